@@ -1,0 +1,1 @@
+//! The rvsd control protocol (versioned JSON lines) and a small blocking client.

@@ -1,0 +1,1 @@
+//! Real-server health checkers as keepalived runs them: TCP, HTTP(S), script, DNS, UDP, ping.

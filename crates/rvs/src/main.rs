@@ -1,0 +1,3 @@
+//! rvs: lab, real-server set-up, demo and benchmarks for the Rust Virtual Server.
+
+fn main() {}

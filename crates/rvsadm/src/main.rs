@@ -1,0 +1,3 @@
+//! rvsadm: the ipvsadm-compatible command line for rvsd.
+
+fn main() {}

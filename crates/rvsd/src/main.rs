@@ -1,0 +1,3 @@
+//! rvsd: the Rust Virtual Server director daemon.
+
+fn main() {}

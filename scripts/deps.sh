@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install the Debian packages the build, the tests, the demo and the benchmarks need.
+# Idempotent: does nothing when everything is present. Needs root (apt-get).
+set -euo pipefail
+need=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+for p in clang-19 llvm-19 libbpf-dev ethtool iproute2 nftables nginx-light wrk haproxy keepalived curl tcpdump procps; do
+  have "$p" || need+=("$p")
+done
+if ((${#need[@]})); then
+  echo "rvs: installing Debian packages: ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# nginx and haproxy are used as peers in our own namespaces only; keep the host's copies stopped.
+for svc in nginx haproxy keepalived; do
+  systemctl disable --now "$svc" >/dev/null 2>&1 || true
+done
