@@ -4,7 +4,7 @@
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in clang-19 llvm-19 libbpf-dev ethtool iproute2 nftables nginx-light wrk haproxy keepalived curl tcpdump procps; do
+for p in clang-19 llvm-19 libbpf-dev ethtool iproute2 nftables nginx wrk haproxy keepalived curl tcpdump procps; do
   have "$p" || need+=("$p")
 done
 if ((${#need[@]})); then

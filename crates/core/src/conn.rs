@@ -1,0 +1,1 @@
+//! Connection table: entries, IPVS TCP/UDP/SCTP state machines, timeouts, persistence templates.

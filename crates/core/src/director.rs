@@ -1,0 +1,1 @@
+//! The per-worker director: one entry point turning a frame and `now` into a verdict.

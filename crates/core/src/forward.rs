@@ -1,0 +1,1 @@
+//! Forwarding methods: NAT, DR and TUN rewrites, ICMP error handling, TTL and MTU rules.
