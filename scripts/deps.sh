@@ -10,10 +10,10 @@ done
 if ((${#need[@]})); then
   echo "rvs: installing Debian packages: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # The peers (nginx, haproxy, keepalived) run only inside our own namespaces: keep the
+  # package scripts from starting host-wide copies.
+  policy=/usr/sbin/policy-rc.d
+  [ -e "$policy" ] || { printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; trap 'rm -f "$policy"' EXIT; }
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-# nginx and haproxy are used as peers in our own namespaces only; keep the host's copies stopped.
-for svc in nginx haproxy keepalived; do
-  systemctl disable --now "$svc" >/dev/null 2>&1 || true
-done

@@ -1,1 +1,103 @@
 //! Connection table: entries, IPVS TCP/UDP/SCTP state machines, timeouts, persistence templates.
+//!
+//! One [`ConnTable`] per worker, no locks. It tracks each connection the director forwards
+//! as IPVS does (`ip_vs_conn.c`, `ip_vs_proto_*.c`, the per-packet rules of `ip_vs_in`),
+//! and never reads a clock: every call that needs the time takes `now`.
+//!
+//! # Layout and cost
+//!
+//! Entries (100 bytes) live in a slab indexed by `u32` ([`ConnId`]); two hashbrown tables
+//! of `u32` index them by the client side ([`InKey`]: protocol, client addr:port, VIP:port)
+//! and, for NAT, by the real-server side ([`OutKey`]: protocol, RIP:port, client
+//! addr:port). Hashing is foldhash seeded by the caller. A packet of an established flow
+//! costs one hash, one probe and one entry update; timers are not touched per packet (the
+//! entry's due time is just moved, the timing wheel re-checks lazily). About 121 bytes per
+//! connection at 1 000 000 connections, everything included ([`ConnTable::memory_bytes`]).
+//! `max_conns` caps the number of entries; nothing grows beyond it.
+//!
+//! # Counters
+//!
+//! Every change to a destination's ActiveConn / InActConn / PersistConn is reported as a
+//! [`CounterDelta`] to the `sink` closure the caller passes (creation, state change,
+//! expiry, eviction, removal). Summing the deltas per destination gives the table's content
+//! exactly. Rules: a connection is created INACTIVE; TCP ESTABLISHED, SYN_SENT, SYN_RECV and
+//! SYNACK count as active (kernel ≥ 4.7), SCTP ESTABLISHED only, UDP never; templates count
+//! in PersistConn.
+//!
+//! # Use from the director (client → VIP packet)
+//!
+//! ```text
+//! let key = InKey::new(proto, src, sport, dst, dport);
+//! let hash = table.hash_in(&key);                      // once per packet
+//! match table.lookup_in_hashed(&key, hash) {
+//!     Some(id) if table.should_reschedule(id, seg, reuse, weight_is_zero) => {
+//!         table.expire_now(id, now, &mut sink);         // then schedule as below
+//!     }
+//!     Some(id) => { table.on_packet(id, Direction::Input, seg, now, &mut sink); /* forward with table.get(id) */ }
+//!     None => {
+//!         // persistent service: tk = TemplateKey::new(&svc, netmask, proto, src, dport);
+//!         //   t = table.template_lookup(&tk, now, |dest| usable(dest))
+//!         //       .or_else(|| schedule + table.insert_template(&NewTemplate{..}, now, &mut sink))
+//!         let id = table.insert(&NewConn { key, daddr, dport, method, service, dest,
+//!                                          control: t, one_packet, no_cport: false }, now, &mut sink)?;
+//!         table.on_packet(id, Direction::Input, seg, now, &mut sink);
+//!         // forward; for -o: table.release(id, &mut sink)
+//!     }
+//! }
+//! ```
+//! NAT replies: `lookup_out(&OutKey::new(proto, src, sport, dst, dport))` then
+//! `on_packet(id, Direction::Output, ..)`. Call [`ConnTable::expire`] regularly (every
+//! batch or every tick; [`ConnTable::next_deadline`] says when work is due).
+//!
+//! # State machine
+//!
+//! Direction-aware as IPVS: INPUT for client packets, OUTPUT for replies (NAT only), and
+//! INPUT-ONLY for client packets while the entry has NOOUTPUT — DR/TUN entries are created
+//! with it, NAT entries are not (as `__ip_vs_update_dest` sets it). The first OUTPUT packet
+//! clears it. `secure_tcp` selects the kernel's strict table.
+//!
+//! # Expiry
+//!
+//! An entry expires `timeout` after its last packet (every packet re-arms), within one
+//! wheel tick. A template that still controls connections is postponed by 60 s each time.
+//! Forced expiry (`expire_now`, eviction, `expire_dest`) of the last connection of a
+//! template that never saw ESTABLISHED drops the template too. When the table is full,
+//! `insert` first reaps expired entries, then evicts the connection that has been
+//! non-ESTABLISHED the longest, else fails with [`InsertError::TableFull`] (counted).
+//! Timeouts are stored as wrapping 32-bit milliseconds and capped at about 12 days
+//! ([`MAX_TIMEOUT_MS`]), so `expire` must run more often than that.
+//!
+//! # Differences from IPVS worth knowing
+//!
+//! * There is no netfilter conntrack, so conn_reuse_mode never drops the SYN (the kernel's
+//!   "1 second delay" cannot happen).
+//! * A template found again is re-armed with its current timeout: the persistence timeout,
+//!   or 60 s once it has been postponed (as `ip_vs_conn_expire` sets `timeout = 60*HZ`).
+
+mod entry;
+mod export;
+mod key;
+mod lru;
+mod reuse;
+pub mod sctp;
+mod table;
+pub mod tcp;
+mod template;
+mod timer;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+pub use entry::{Conn, ConnId, ConnState};
+pub use export::{ConnInfo, FLOW_RECORD_LEN, FlowRecord};
+pub use key::{InKey, OutKey};
+pub use reuse::ReusePolicy;
+pub use sctp::{SctpEvent, SctpState};
+pub use table::{
+    ConnTable, ConnTableConfig, CounterDelta, DeltaReason, InsertError, MAX_TIMEOUT_MS, NewConn,
+    Segment, TableStats,
+};
+pub use tcp::{Direction, TcpFlags, TcpState};
+pub use template::{FTP_PORT, NewTemplate, TemplateKey, conn_dport, mask_addr, template_dport};

@@ -54,4 +54,12 @@ pub enum DropReason {
     TableFull,
     /// Not enough headroom to add a tunnel header.
     NoHeadroom,
+    /// An ICMP message that is not an error about a tracked connection (echo to a VIP,
+    /// errors about unknown connections, ...).
+    IcmpUnrelated,
+    /// No source address is known for a tunnel header (the driver has not given one).
+    NoSourceAddress,
+    /// An ICMP error consumed by the director (frag-needed about a tunnelled packet whose
+    /// inner packet allowed fragmentation), as IPVS does.
+    IcmpConsumed,
 }

@@ -1,1 +1,54 @@
 //! keepalived.conf lexer, parser, typed configuration and diagnostics.
+//!
+//! The grammar is keepalived 2.2.7's (lib/parser.c), reproduced from its behaviour:
+//! `!`/`#` comments, `"…"` words, `{`/`}` anywhere on a line (each line is split at its
+//! first brace), `include`/`includer`… with globs and `{a,b}` lists relative to the
+//! including file, `@ID`/`@^ID` conditional lines, `$NAME=VALUE` parameters (multi-line
+//! with a trailing `\`) expanded as `$NAME` or `${NAME}`. Not supported: `~SEQ`/`~LST`
+//! loops (reported as errors).
+//!
+//! Diagnostics carry our [`Severity`] (errors stop rvs-keepalived) and keepalived's
+//! [`KaClass`], from which [`check`] computes the exit code `keepalived -t` gives.
+//! Unlike keepalived, a block nested where it does not belong (the classic
+//! `virtual_server` inside `vrrp_instance`) gives one error with the fix, not a cascade
+//! of "Unknown keyword" lines, and is skipped as a whole.
+//!
+//! Nothing here panics on any input; the fuzz test in `tests/` holds us to that.
+
+mod build_check;
+mod build_global;
+mod build_lvs;
+mod build_vrrp;
+mod cx;
+pub mod diag;
+pub mod lexer;
+pub mod model;
+mod model_lvs;
+mod model_vrrp;
+mod parse;
+pub mod reader;
+pub mod source;
+pub mod tree;
+mod validate_lvs;
+mod validate_vrrp;
+
+use std::path::Path;
+
+pub use diag::{Diagnostic, KaClass, Severity, Span, exit_code};
+pub use model::*;
+pub use parse::{CheckOptions, Parsed, parse_file, parse_str};
+
+/// `keepalived -t` for `path` with this host's config-id and interfaces:
+/// the diagnostics and the exit code (0 ok, 4 cannot run, 5 errors, 6 script security).
+///
+/// One deliberate difference: a missing main file gives 4 (keepalived 2.2.7 exits 0).
+pub fn check(path: &Path) -> (Vec<Diagnostic>, i32) {
+    check_with(path, &CheckOptions::from_system())
+}
+
+/// [`check`] with explicit options (config-id, known interfaces).
+pub fn check_with(path: &Path, opts: &CheckOptions) -> (Vec<Diagnostic>, i32) {
+    let p = parse_file(path, opts);
+    let code = p.exit_code();
+    (p.diagnostics, code)
+}

@@ -1,3 +1,130 @@
 //! rvsd: the Rust Virtual Server director daemon.
+//!
+//! Foreground process: attaches the steering program to the interfaces, runs the data plane
+//! workers, serves the control socket, and on SIGTERM/SIGINT detaches everything and exits.
 
-fn main() {}
+mod backend;
+mod cli;
+mod conns;
+mod control;
+mod engine;
+mod state;
+mod xdp;
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use rvs_dataplane::{DataplaneConfig, XdpMode};
+use signal_hook::consts::{SIGINT, SIGTERM};
+
+use crate::backend::RvsdBackend;
+use crate::cli::{Cli, XdpModeArg};
+use crate::control::ControlSocket;
+use crate::state::StateFile;
+use crate::xdp::XdpEngine;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("rvsd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    // Signals first, so a SIGTERM during start-up still detaches cleanly.
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).context("installing signal handlers")?;
+    let socket_path = cli.socket.clone().unwrap_or_else(rvs_api::socket_path);
+    // Bind before attaching anything: a second rvsd on the same socket stops here.
+    let socket = ControlSocket::bind(&socket_path).with_context(|| format!("control socket {}", socket_path.display()))?;
+
+    let config = DataplaneConfig {
+        interfaces: cli.interfaces.clone(),
+        workers: cli.workers,
+        xdp_mode: match cli.xdp_mode {
+            XdpModeArg::Auto => XdpMode::Auto,
+            XdpModeArg::Native => XdpMode::Native,
+            XdpModeArg::Generic => XdpMode::Generic,
+        },
+        busy_poll: cli.busy_poll,
+        max_conns: cli.max_conns,
+        ..DataplaneConfig::default()
+    };
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ u64::from(std::process::id());
+    let engine = XdpEngine::start(config, seed)?;
+    let dp_handle = Arc::new(Mutex::new(Some(engine)));
+
+    let mut backend = RvsdBackend::new(Box::new(EngineRef(dp_handle.clone())), cli.state.clone().map(StateFile::new));
+    match backend.restore() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("restored {n} services from the state file"),
+        Err(e) => {
+            stop(&dp_handle);
+            return Err(e.context("loading the state file"));
+        }
+    }
+    let backend = Arc::new(Mutex::new(backend));
+    socket.serve(Arc::new(move |line: &str| {
+        let mut b = backend.lock().unwrap_or_else(|p| p.into_inner());
+        rvs_api::handle_line(&mut *b, line)
+    }))?;
+    tracing::info!(
+        interfaces = ?cli.interfaces,
+        socket = %socket_path.display(),
+        "rvsd is running"
+    );
+
+    let signal = signals.forever().next();
+    tracing::info!("signal {signal:?}: stopping");
+    drop(socket);
+    stop(&dp_handle);
+    Ok(())
+}
+
+/// Stop the data plane (detach the program, close the sockets), once.
+fn stop(handle: &Arc<Mutex<Option<XdpEngine>>>) {
+    let engine = handle.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(engine) = engine {
+        engine.stop();
+    }
+}
+
+/// The engine as the backend sees it, shared with the shutdown path so it can be stopped
+/// while a control client holds the backend.
+struct EngineRef(Arc<Mutex<Option<XdpEngine>>>);
+
+impl engine::Engine for EngineRef {
+    fn install(&mut self, snapshot: &Arc<rvs_core::config::Snapshot>) -> anyhow::Result<()> {
+        match self.0.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            Some(e) => e.install(snapshot),
+            None => anyhow::bail!("rvsd is stopping"),
+        }
+    }
+
+    fn readings(&self, snapshot: &rvs_core::config::Snapshot) -> anyhow::Result<engine::Readings> {
+        match self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(e) => e.readings(snapshot),
+            None => anyhow::bail!("rvsd is stopping"),
+        }
+    }
+
+    fn connections(&self) -> anyhow::Result<Vec<rvs_api::ConnEntry>> {
+        match self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(e) => e.connections(),
+            None => anyhow::bail!("rvsd is stopping"),
+        }
+    }
+}

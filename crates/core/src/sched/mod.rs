@@ -8,6 +8,40 @@ use core::net::IpAddr;
 use crate::Instant;
 use crate::model::{Protocol, SchedFlags};
 
+mod dh;
+mod fo;
+mod lblc;
+mod lblcr;
+mod lc;
+mod locality;
+mod mh;
+mod nq;
+mod ovf;
+mod rr;
+mod sed;
+mod sh;
+mod twos;
+mod wlc;
+mod wrr;
+
+#[cfg(test)]
+mod tests;
+
+pub use dh::DestinationHashing;
+pub use fo::WeightedFailover;
+pub use lblc::LocalityLeastConnection;
+pub use lblcr::LocalityLeastConnectionReplicated;
+pub use lc::LeastConnection;
+pub use mh::{MH_TABLE_SIZE, MaglevHashing};
+pub use nq::NeverQueue;
+pub use ovf::WeightedOverflow;
+pub use rr::RoundRobin;
+pub use sed::ShortestExpectedDelay;
+pub use sh::SourceHashing;
+pub use twos::PowerOfTwoChoices;
+pub use wlc::WeightedLeastConnection;
+pub use wrr::WeightedRoundRobin;
+
 /// What a scheduler may read about one destination when choosing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DestView {
@@ -96,6 +130,111 @@ pub const NAMES: [&str; 14] = [
 /// Create the scheduler called `name` with the service's flags; `seed` feeds the ones that
 /// draw random numbers (twos), so runs are reproducible.
 pub fn new(name: &str, flags: SchedFlags, seed: u64) -> Result<Box<dyn Scheduler>, SchedError> {
-    let _ = (flags, seed);
-    Err(SchedError::Unknown(name.to_string()))
+    Ok(match name {
+        "rr" => Box::new(RoundRobin::new()),
+        "wrr" => Box::new(WeightedRoundRobin::new()),
+        "lc" => Box::new(LeastConnection),
+        "wlc" => Box::new(WeightedLeastConnection),
+        "sed" => Box::new(ShortestExpectedDelay),
+        "nq" => Box::new(NeverQueue),
+        "lblc" => Box::new(LocalityLeastConnection::new(seed)),
+        "lblcr" => Box::new(LocalityLeastConnectionReplicated::new(seed)),
+        "dh" => Box::new(DestinationHashing::new()),
+        "sh" => Box::new(SourceHashing::new(flags)),
+        "mh" => Box::new(MaglevHashing::new(flags)),
+        "fo" => Box::new(WeightedFailover),
+        "ovf" => Box::new(WeightedOverflow),
+        "twos" => Box::new(PowerOfTwoChoices::new(seed)),
+        _ => return Err(SchedError::Unknown(name.to_string())),
+    })
+}
+
+/// IPVS's address fold for hashing: the IPv4 address as a host-order integer, or the XOR of
+/// the four 32-bit words of an IPv6 address (`ntohl(addr_fold)` in the kernel).
+pub(crate) fn fold_addr(addr: &IpAddr) -> u32 {
+    match addr {
+        IpAddr::V4(a) => u32::from(*a),
+        IpAddr::V6(a) => {
+            let o = a.octets();
+            let w = |i: usize| u32::from_be_bytes([o[i], o[i + 1], o[i + 2], o[i + 3]]);
+            w(0) ^ w(4) ^ w(8) ^ w(12)
+        }
+    }
+}
+
+/// The kernel's generic `hash_32`: multiply by the 32-bit golden ratio, keep the top `bits`.
+pub(crate) const fn hash_32(val: u32, bits: u32) -> u32 {
+    val.wrapping_mul(0x61C8_8647) >> (32 - bits)
+}
+
+/// Greatest common divisor of two positive numbers.
+pub(crate) const fn gcd(mut a: i32, mut b: i32) -> i32 {
+    while b != 0 {
+        let t = a % b;
+        a = b;
+        b = t;
+    }
+    a
+}
+
+/// Whether `cand` (overhead `c_oh`) is strictly less loaded per unit of weight than `best`
+/// (overhead `b_oh`): `b_oh * w(cand) > c_oh * w(best)`. Products in 128 bits so that no
+/// counter/weight combination overflows (the kernel uses 64-bit products of 32-bit values).
+#[inline]
+pub(crate) fn lighter(c_oh: u64, c_w: i32, b_oh: u64, b_w: i32) -> bool {
+    u128::from(b_oh) * c_w.max(0) as u128 > u128::from(c_oh) * b_w.max(0) as u128
+}
+
+/// The weighted-least-connection choice shared by wlc, sed, lblc and lblcr: the first usable
+/// destination is the initial best; a later usable one replaces it only when strictly
+/// lighter, so ties keep the earlier (newer) destination.
+#[inline]
+pub(crate) fn weighted_least(
+    dests: &[DestView],
+    overhead: impl Fn(&DestView) -> u64,
+) -> Option<usize> {
+    let mut best: Option<(usize, u64, i32)> = None;
+    for (i, d) in dests.iter().enumerate() {
+        if !d.usable() {
+            continue;
+        }
+        let oh = overhead(d);
+        match best {
+            Some((_, b_oh, b_w)) if !lighter(oh, d.weight, b_oh, b_w) => {}
+            _ => best = Some((i, oh, d.weight)),
+        }
+    }
+    best.map(|(i, _, _)| i)
+}
+
+/// Maps stable destination ids to their position in the current list, so per-service state
+/// (lblc/lblcr caches) can name destinations by id and survive list edits.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct DestIndex {
+    by_id: Vec<(u32, u32)>,
+}
+
+impl DestIndex {
+    /// Rebuild from the destination list (control path: may allocate).
+    pub(crate) fn rebuild(&mut self, dests: &[DestView]) {
+        self.by_id.clear();
+        self.by_id
+            .extend(dests.iter().enumerate().map(|(i, d)| (d.id, i as u32)));
+        self.by_id.sort_unstable();
+    }
+
+    /// Whether a destination with this id is in the list of the last rebuild.
+    pub(crate) fn contains(&self, id: u32) -> bool {
+        self.by_id.binary_search_by_key(&id, |e| e.0).is_ok()
+    }
+
+    /// Position of destination `id` in `dests`, if it is still there.
+    #[inline]
+    pub(crate) fn find(&self, dests: &[DestView], id: u32) -> Option<usize> {
+        let pos = self.by_id.binary_search_by_key(&id, |e| e.0).ok()?;
+        let i = self.by_id[pos].1 as usize;
+        // The list handed to schedule must be the one of the last update; check anyway so a
+        // caller mistake degrades to "not found" rather than a wrong destination.
+        (dests.get(i)?.id == id).then_some(i)
+    }
 }

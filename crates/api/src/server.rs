@@ -1,0 +1,156 @@
+//! The server side: a [`Backend`] trait with one method per operation, and [`handle_line`],
+//! which turns one request line into one response line.
+
+use core::net::IpAddr;
+
+use rvs_core::model::{DestConfig, ServiceConfig, ServiceKey, Timeouts};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::PROTOCOL_VERSION;
+use crate::entries::{ConnEntry, DaemonState, Info, ServiceEntry, SyncDaemon};
+use crate::error::{ApiError, ErrorKind, errno};
+use crate::op::{Mutation, Op, Query};
+use crate::validate;
+
+/// What rvsd (or a test double) implements: one method per operation.
+///
+/// Every method either succeeds or changes nothing. [`handle_line`] has already validated
+/// the request's shape (see `validate.rs`); semantic checks (exists, no such service,
+/// scheduler names, ...) are the backend's, with IPVS's errnos.
+pub trait Backend {
+    /// `add_service` (`-A`).
+    fn add_service(&mut self, service: &ServiceConfig) -> Result<(), ApiError>;
+    /// `edit_service` (`-E`).
+    fn edit_service(&mut self, service: &ServiceConfig) -> Result<(), ApiError>;
+    /// `del_service` (`-D`).
+    fn del_service(&mut self, service: &ServiceKey) -> Result<(), ApiError>;
+    /// `flush` (`-C`).
+    fn flush(&mut self) -> Result<(), ApiError>;
+    /// `add_dest` (`-a`).
+    fn add_dest(&mut self, service: &ServiceKey, dest: &DestConfig) -> Result<(), ApiError>;
+    /// `edit_dest` (`-e`).
+    fn edit_dest(&mut self, service: &ServiceKey, dest: &DestConfig) -> Result<(), ApiError>;
+    /// `del_dest` (`-d`).
+    fn del_dest(&mut self, service: &ServiceKey, addr: IpAddr, port: u16) -> Result<(), ApiError>;
+    /// `zero` (`-Z`): one service, or all (and the global counters) when `None`.
+    fn zero(&mut self, service: Option<&ServiceKey>) -> Result<(), ApiError>;
+    /// `set_timeouts` (`--set`): 0 leaves a timeout unchanged.
+    fn set_timeouts(&mut self, timeouts: &Timeouts) -> Result<(), ApiError>;
+    /// `apply`: the changes in order, all or nothing. On failure the error's `index` names
+    /// the failing change and the table is as before the call.
+    fn apply(&mut self, ops: &[Mutation]) -> Result<(), ApiError>;
+    /// `list_services`: all services, in the backend's order, destinations newest first.
+    fn list_services(&self) -> Result<Vec<ServiceEntry>, ApiError>;
+    /// `get_service`: one service (ESRCH if missing).
+    fn get_service(&self, service: &ServiceKey) -> Result<ServiceEntry, ApiError>;
+    /// `list_connections`: the connection table including templates.
+    fn list_connections(&self) -> Result<Vec<ConnEntry>, ApiError>;
+    /// `get_timeouts`.
+    fn get_timeouts(&self) -> Result<Timeouts, ApiError>;
+    /// `info`.
+    fn info(&self) -> Result<Info, ApiError>;
+    /// `daemon_status`: the running sync daemons (master first).
+    fn daemon_status(&self) -> Result<Vec<SyncDaemon>, ApiError>;
+    /// `start_daemon`.
+    fn start_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), ApiError>;
+    /// `stop_daemon`.
+    fn stop_daemon(&mut self, state: DaemonState) -> Result<(), ApiError>;
+}
+
+/// Run one change on a backend through its single-operation methods (what an `apply`
+/// implementation does on its scratch copy).
+pub fn apply_mutation(backend: &mut dyn Backend, m: &Mutation) -> Result<(), ApiError> {
+    match m {
+        Mutation::AddService { service } => backend.add_service(service),
+        Mutation::EditService { service } => backend.edit_service(service),
+        Mutation::DelService { service } => backend.del_service(service),
+        Mutation::Flush => backend.flush(),
+        Mutation::AddDest { service, dest } => backend.add_dest(service, dest),
+        Mutation::EditDest { service, dest } => backend.edit_dest(service, dest),
+        Mutation::DelDest { service, addr, port } => backend.del_dest(service, *addr, *port),
+        Mutation::Zero { service } => backend.zero(service.as_ref()),
+        Mutation::SetTimeouts { timeouts } => backend.set_timeouts(timeouts),
+    }
+}
+
+/// Handle one request line: parse, validate, dispatch, encode. Returns the response line
+/// (without the trailing newline). Never panics; a bad request gets an error and changes
+/// nothing.
+pub fn handle_line(backend: &mut dyn Backend, line: &str) -> String {
+    let (id, result) = match parse_request(line) {
+        Ok((id, op)) => (id, dispatch(backend, &op)),
+        Err((id, e)) => (id, Err(e)),
+    };
+    encode_response(id, result)
+}
+
+/// Build a response line for request `id`.
+fn encode_response(id: u64, result: Result<Value, ApiError>) -> String {
+    let mut obj = Map::new();
+    obj.insert("v".into(), Value::from(PROTOCOL_VERSION));
+    obj.insert("id".into(), Value::from(id));
+    match result {
+        Ok(v) => {
+            obj.insert("ok".into(), v);
+        }
+        Err(e) => {
+            let v = serde_json::to_value(&e).unwrap_or(Value::Null);
+            obj.insert("error".into(), v);
+        }
+    }
+    Value::Object(obj).to_string()
+}
+
+/// Split a request line into its id and operation; on failure, the id (0 if unreadable)
+/// and the error to send back.
+fn parse_request(line: &str) -> Result<(u64, Op), (u64, ApiError)> {
+    let value: Value = serde_json::from_str(line)
+        .map_err(|e| (0, ApiError::bad_request(format!("request is not JSON: {e}"))))?;
+    let Value::Object(mut obj) = value else {
+        return Err((0, ApiError::bad_request("request is not a JSON object")));
+    };
+    let id = match obj.remove("id") {
+        Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or(0),
+        Some(_) => return Err((0, ApiError::bad_request("\"id\" must be a non-negative integer"))),
+        None => return Err((0, ApiError::bad_request("missing field `id`"))),
+    };
+    match obj.remove("v") {
+        Some(Value::Number(n)) if n.as_u64() == Some(u64::from(PROTOCOL_VERSION)) => {}
+        Some(v) => {
+            let e = ApiError::new(
+                ErrorKind::BadVersion,
+                errno::EINVAL,
+                format!("protocol version {v} is not supported (this server speaks {PROTOCOL_VERSION})"),
+            );
+            return Err((id, e));
+        }
+        None => return Err((id, ApiError::bad_request("missing field `v`"))),
+    }
+    let op: Op = serde_json::from_value(Value::Object(obj))
+        .map_err(|e| (id, ApiError::bad_request(format!("bad request: {e}"))))?;
+    validate::op(&op).map_err(|e| (id, e))?;
+    Ok((id, op))
+}
+
+fn to_value<T: Serialize>(v: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(v)
+        .map_err(|e| ApiError::new(ErrorKind::Internal, errno::EIO, format!("cannot encode reply: {e}")))
+}
+
+fn dispatch(backend: &mut dyn Backend, op: &Op) -> Result<Value, ApiError> {
+    match op {
+        Op::Mutate(m) => apply_mutation(backend, m).map(|()| Value::Null),
+        Op::Apply(ops) => backend.apply(ops).map(|()| Value::Null),
+        Op::Query(q) => match q {
+            Query::ListServices => to_value(&backend.list_services()?),
+            Query::GetService { service } => to_value(&backend.get_service(service)?),
+            Query::ListConnections => to_value(&backend.list_connections()?),
+            Query::GetTimeouts => to_value(&backend.get_timeouts()?),
+            Query::Info => to_value(&backend.info()?),
+            Query::DaemonStatus => to_value(&backend.daemon_status()?),
+            Query::StartDaemon { daemon } => backend.start_daemon(daemon).map(|()| Value::Null),
+            Query::StopDaemon { state } => backend.stop_daemon(*state).map(|()| Value::Null),
+        },
+    }
+}

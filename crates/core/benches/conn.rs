@@ -1,0 +1,205 @@
+//! Connection-table benchmarks: established-flow lookup + state update at 10 000 and
+//! 1 000 000 live connections (random access), insert rate, and memory per connection.
+//!
+//! Memory is computed from the table's allocated capacities (`ConnTable::memory_bytes`:
+//! entry slab + both hash indices + timing wheel + eviction links) and cross-checked with
+//! the process RSS growth (/proc/self/statm) while building the table.
+//!
+//! Run: `cargo bench -p rvs-core --bench conn`
+
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
+use rvs_core::Instant;
+use rvs_core::conn::{
+    ConnTable, ConnTableConfig, CounterDelta, Direction, InKey, NewConn, OutKey, Segment, TcpFlags,
+};
+use rvs_core::model::{ForwardMethod, Protocol};
+
+/// splitmix64: a tiny deterministic generator for keys and access order.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1));
+
+fn client(i: u64) -> (IpAddr, u16) {
+    // Unique per i: 2^16 ports per address.
+    let a = 0x0A00_0000u32.wrapping_add((i >> 16) as u32);
+    (IpAddr::V4(Ipv4Addr::from(a)), (i & 0xffff) as u16 | 1)
+}
+
+fn new_conn(i: u64) -> NewConn {
+    let (c, p) = client(i);
+    NewConn {
+        key: InKey::new(Protocol::Tcp, c, p, VIP, 80),
+        daddr: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10 + (i % 8) as u8)),
+        dport: 8080,
+        method: ForwardMethod::Masq,
+        service: 1,
+        dest: (i % 8) as u32,
+        control: None,
+        one_packet: false,
+        no_cport: false,
+    }
+}
+
+/// A table of `n` established NAT connections.
+fn established(n: u64) -> ConnTable {
+    let mut t = ConnTable::new(ConnTableConfig {
+        max_conns: n as u32,
+        seed: 0x5eed,
+        ..Default::default()
+    });
+    let now = Instant::from_secs(1);
+    let mut sink = |_: CounterDelta| {};
+    for i in 0..n {
+        let id = t.insert(&new_conn(i), now, &mut sink).expect("room");
+        let syn = Segment::Tcp(TcpFlags(TcpFlags::SYN));
+        t.on_packet(id, Direction::Input, syn, now, &mut sink);
+        let synack = Segment::Tcp(TcpFlags(TcpFlags::SYN | TcpFlags::ACK));
+        t.on_packet(id, Direction::Output, synack, now, &mut sink);
+        let ack = Segment::Tcp(TcpFlags(TcpFlags::ACK));
+        t.on_packet(id, Direction::Input, ack, now, &mut sink);
+    }
+    t
+}
+
+fn rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = s.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+fn report_memory() {
+    let n = 1_000_000u64;
+    let before = rss_bytes();
+    let t = established(n);
+    let after = rss_bytes();
+    let computed = t.memory_bytes() as f64 / n as f64;
+    println!("conn/memory: {n} connections: {computed:.1} bytes/conn (computed from capacities)");
+    if let (Some(b), Some(a)) = (before, after) {
+        println!(
+            "conn/memory: RSS growth while building: {:.1} bytes/conn",
+            a.saturating_sub(b) as f64 / n as f64
+        );
+    }
+    black_box(&t);
+}
+
+fn lookup_update(c: &mut Criterion) {
+    let mut g = c.benchmark_group("conn/lookup_update");
+    for n in [10_000u64, 1_000_000] {
+        let mut t = established(n);
+        let mut rng = Rng(42);
+        // Keys in random order, precomputed so key building stays out of the measurement.
+        let keys: Vec<InKey> = (0..65_536)
+            .map(|_| {
+                let (c, p) = client(rng.next() % n);
+                InKey::new(Protocol::Tcp, c, p, VIP, 80)
+            })
+            .collect();
+        let mut i = 0usize;
+        let mut now = Instant::from_secs(2);
+        let ack = Segment::Tcp(TcpFlags(TcpFlags::ACK));
+        let mut sink = |_: CounterDelta| {};
+        g.throughput(Throughput::Elements(1));
+        g.bench_function(format!("in/{n}"), |b| {
+            b.iter(|| {
+                let k = &keys[i & 0xffff];
+                i = i.wrapping_add(1);
+                let h = t.hash_in(k);
+                let id = t.lookup_in_hashed(k, h).expect("live");
+                black_box(t.on_packet(id, Direction::Input, ack, now, &mut sink));
+            })
+        });
+        let out: Vec<OutKey> = keys
+            .iter()
+            .map(|k| {
+                let c = t.get(t.lookup_in(k).unwrap()).unwrap();
+                OutKey::new(
+                    Protocol::Tcp,
+                    c.dest_addr().ip(),
+                    c.dport(),
+                    c.client().ip(),
+                    c.cport(),
+                )
+            })
+            .collect();
+        g.bench_function(format!("out/{n}"), |b| {
+            b.iter(|| {
+                let k = &out[i & 0xffff];
+                i = i.wrapping_add(1);
+                let id = t.lookup_out(k).expect("live");
+                black_box(t.on_packet(id, Direction::Output, ack, now, &mut sink));
+            })
+        });
+        now = Instant::from_secs(3);
+        black_box(now);
+    }
+    g.finish();
+}
+
+fn insert(c: &mut Criterion) {
+    let mut g = c.benchmark_group("conn/insert");
+    let n = 100_000u64;
+    g.throughput(Throughput::Elements(n));
+    g.sample_size(20);
+    g.bench_function("100k_into_empty", |b| {
+        b.iter_batched(
+            || {
+                ConnTable::new(ConnTableConfig {
+                    max_conns: n as u32,
+                    seed: 7,
+                    ..Default::default()
+                })
+            },
+            |mut t| {
+                let now = Instant::from_secs(1);
+                let mut sink = |_: CounterDelta| {};
+                for i in 0..n {
+                    t.insert(&new_conn(i), now, &mut sink).expect("room");
+                }
+                t
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // Steady state: a full table of 10 000 where each insert evicts the oldest SYN_RECV.
+    let mut t = ConnTable::new(ConnTableConfig {
+        max_conns: 10_000,
+        seed: 7,
+        ..Default::default()
+    });
+    let mut i = 0u64;
+    let now = Instant::from_secs(1);
+    let mut sink = |_: CounterDelta| {};
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(100);
+    g.bench_function("evicting_full_10k", |b| {
+        b.iter(|| {
+            let id = t.insert(&new_conn(i), now, &mut sink).expect("evicts");
+            let syn = Segment::Tcp(TcpFlags(TcpFlags::SYN));
+            t.on_packet(id, Direction::Input, syn, now, &mut sink);
+            i += 1;
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, lookup_update, insert);
+
+fn main() {
+    report_memory();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,0 +1,261 @@
+//! Lookup keys and their hashing.
+//!
+//! Two indices point into the entry slab: the client side (protocol, client addr:port,
+//! virtual addr:port) for packets from clients, and the real-server side (protocol, RIP:port,
+//! client addr:port) for NAT replies. Keys hold addresses in the stored 16-byte form so that
+//! comparing a key with an entry is a handful of word compares. Hashes come from foldhash
+//! seeded by the caller (clients choose the keys, so the hash must not be predictable).
+
+use core::hash::{BuildHasher, Hasher};
+use core::net::IpAddr;
+
+use foldhash::fast::FixedState;
+
+use crate::model::Protocol;
+
+use super::entry::{Entry, flag, pack};
+
+/// Client-side key: a packet from a client to a virtual service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InKey {
+    pub(crate) caddr: [u8; 16],
+    pub(crate) vaddr: [u8; 16],
+    pub(crate) cport: u16,
+    pub(crate) vport: u16,
+    pub(crate) proto: u8,
+    /// `flag::V6` and/or `flag::TEMPLATE`.
+    pub(crate) kind: u16,
+}
+
+impl InKey {
+    /// Key of a client → VIP packet: (protocol, client addr, client port, VIP, virtual port).
+    /// The family is the client address's (a packet never mixes families).
+    pub fn new(protocol: Protocol, client: IpAddr, cport: u16, vaddr: IpAddr, vport: u16) -> InKey {
+        let (caddr, v6) = pack(client);
+        let (vaddr, _) = pack(vaddr);
+        InKey {
+            caddr,
+            vaddr,
+            cport,
+            vport,
+            proto: protocol.number(),
+            kind: if v6 { flag::V6 } else { 0 },
+        }
+    }
+
+    /// Key from raw parts (addresses in the stored 16-byte form, IPv4 in the first 4 bytes
+    /// and the rest zero), for callers that already hold bytes from the packet.
+    pub fn from_raw(
+        proto: u8,
+        v6: bool,
+        caddr: [u8; 16],
+        cport: u16,
+        vaddr: [u8; 16],
+        vport: u16,
+    ) -> InKey {
+        InKey {
+            caddr,
+            vaddr,
+            cport,
+            vport,
+            proto,
+            kind: if v6 { flag::V6 } else { 0 },
+        }
+    }
+
+    /// The protocol number.
+    pub fn protocol_number(&self) -> u8 {
+        self.proto
+    }
+
+    /// Whether the key is IPv6.
+    pub fn is_v6(&self) -> bool {
+        self.kind & flag::V6 != 0
+    }
+
+    /// The client port.
+    pub fn cport(&self) -> u16 {
+        self.cport
+    }
+
+    #[inline]
+    pub(crate) fn matches(&self, e: &Entry) -> bool {
+        e.cport == self.cport
+            && e.vport == self.vport
+            && e.proto == self.proto
+            && e.flags & (flag::V6 | flag::TEMPLATE) == self.kind
+            && e.caddr == self.caddr
+            && e.vaddr == self.vaddr
+    }
+}
+
+/// Real-server-side key: a NAT reply from a real server to a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OutKey {
+    pub(crate) daddr: [u8; 16],
+    pub(crate) caddr: [u8; 16],
+    pub(crate) dport: u16,
+    pub(crate) cport: u16,
+    pub(crate) proto: u8,
+    pub(crate) v6: bool,
+}
+
+impl OutKey {
+    /// Key of a real server → client packet: (protocol, RIP = packet source, RS port = source
+    /// port, client = packet destination, client port = destination port).
+    pub fn new(protocol: Protocol, rip: IpAddr, rport: u16, client: IpAddr, cport: u16) -> OutKey {
+        let (daddr, v6) = pack(rip);
+        let (caddr, _) = pack(client);
+        OutKey {
+            daddr,
+            caddr,
+            dport: rport,
+            cport,
+            proto: protocol.number(),
+            v6,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn matches(&self, e: &Entry) -> bool {
+        e.dport == self.dport
+            && e.cport == self.cport
+            && e.proto == self.proto
+            && e.has(flag::V6) == self.v6
+            && e.daddr == self.daddr
+            && e.caddr == self.caddr
+    }
+}
+
+#[inline]
+fn word(b: &[u8; 16], half: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[half * 8..half * 8 + 8]);
+    u64::from_ne_bytes(w)
+}
+
+/// The seeded hasher of a table.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyHasher(FixedState);
+
+impl KeyHasher {
+    pub(crate) fn new(seed: u64) -> KeyHasher {
+        KeyHasher(FixedState::with_seed(seed))
+    }
+
+    #[inline]
+    fn five(&self, w0: u64, a: &[u8; 16], b: &[u8; 16]) -> u64 {
+        let mut h = self.0.build_hasher();
+        h.write_u64(w0);
+        h.write_u64(word(a, 0));
+        h.write_u64(word(a, 1));
+        h.write_u64(word(b, 0));
+        h.write_u64(word(b, 1));
+        h.finish()
+    }
+
+    #[inline]
+    pub(crate) fn hash_in_parts(
+        &self,
+        proto: u8,
+        kind: u16,
+        cport: u16,
+        vport: u16,
+        caddr: &[u8; 16],
+        vaddr: &[u8; 16],
+    ) -> u64 {
+        let w0 = u64::from(proto)
+            | u64::from(kind) << 8
+            | u64::from(cport) << 24
+            | u64::from(vport) << 40;
+        self.five(w0, caddr, vaddr)
+    }
+
+    #[inline]
+    pub(crate) fn hash_in(&self, k: &InKey) -> u64 {
+        self.hash_in_parts(k.proto, k.kind, k.cport, k.vport, &k.caddr, &k.vaddr)
+    }
+
+    #[inline]
+    pub(crate) fn hash_in_entry(&self, e: &Entry) -> u64 {
+        let kind = e.flags & (flag::V6 | flag::TEMPLATE);
+        self.hash_in_parts(e.proto, kind, e.cport, e.vport, &e.caddr, &e.vaddr)
+    }
+
+    #[inline]
+    fn hash_out_parts(
+        &self,
+        proto: u8,
+        v6: bool,
+        dport: u16,
+        cport: u16,
+        d: &[u8; 16],
+        c: &[u8; 16],
+    ) -> u64 {
+        let w0 =
+            u64::from(proto) | u64::from(v6) << 8 | u64::from(dport) << 24 | u64::from(cport) << 40;
+        self.five(w0, d, c)
+    }
+
+    #[inline]
+    pub(crate) fn hash_out(&self, k: &OutKey) -> u64 {
+        self.hash_out_parts(k.proto, k.v6, k.dport, k.cport, &k.daddr, &k.caddr)
+    }
+
+    #[inline]
+    pub(crate) fn hash_out_entry(&self, e: &Entry) -> u64 {
+        self.hash_out_parts(
+            e.proto,
+            e.has(flag::V6),
+            e.dport,
+            e.cport,
+            &e.daddr,
+            &e.caddr,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_change_hashes() {
+        let k = InKey::new(
+            Protocol::Tcp,
+            "203.0.113.9".parse().unwrap(),
+            40000,
+            "198.51.100.1".parse().unwrap(),
+            80,
+        );
+        let a = KeyHasher::new(1).hash_in(&k);
+        let b = KeyHasher::new(2).hash_in(&k);
+        assert_ne!(a, b);
+        assert_eq!(a, KeyHasher::new(1).hash_in(&k));
+    }
+
+    #[test]
+    fn in_and_out_keys_hash_like_their_entries() {
+        let h = KeyHasher::new(7);
+        let c: IpAddr = "2001:db8::9".parse().unwrap();
+        let v: IpAddr = "2001:db8::1".parse().unwrap();
+        let d: IpAddr = "2001:db8:1::5".parse().unwrap();
+        let mut e = Entry::VACANT;
+        e.caddr = pack(c).0;
+        e.vaddr = pack(v).0;
+        e.daddr = pack(d).0;
+        e.cport = 5555;
+        e.vport = 443;
+        e.dport = 8443;
+        e.proto = 6;
+        e.flags = flag::LIVE | flag::V6 | flag::DEST_V6;
+        let ik = InKey::new(Protocol::Tcp, c, 5555, v, 443);
+        let ok = OutKey::new(Protocol::Tcp, d, 8443, c, 5555);
+        assert!(ik.matches(&e));
+        assert!(ok.matches(&e));
+        assert_eq!(h.hash_in(&ik), h.hash_in_entry(&e));
+        assert_eq!(h.hash_out(&ok), h.hash_out_entry(&e));
+        let other = InKey::new(Protocol::Udp, c, 5555, v, 443);
+        assert!(!other.matches(&e));
+    }
+}

@@ -1,0 +1,195 @@
+//! Parsing a received frame into the facts the director needs, validating every length once.
+//!
+//! After [`parse`] succeeds, the offsets it returns are inside the buffer: the IP header,
+//! the transport header (TCP: 20 bytes and its options; UDP: 8; SCTP: 12; ICMP: 8) and the
+//! IP packet end (`end`, Ethernet padding excluded).
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use rvs_wire::{ethernet, ip_proto, ipv4, ipv6, tcp};
+
+use crate::verdict::DropReason;
+
+/// Byte offset of the checksum in a TCP header.
+pub(crate) const TCP_CSUM: usize = 16;
+/// Byte offset of the checksum in a UDP header.
+pub(crate) const UDP_CSUM: usize = 6;
+/// Byte offset of the CRC32c in an SCTP common header.
+pub(crate) const SCTP_CSUM: usize = 8;
+
+/// What one received frame holds, as offsets into the buffer and decoded header facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Parsed {
+    /// Offset of the frame's first byte.
+    pub start: usize,
+    /// Offset of the IP header.
+    pub l3: usize,
+    /// Offset of the transport (or ICMP) header.
+    pub l4: usize,
+    /// Offset just past the IP packet (Ethernet padding excluded).
+    pub end: usize,
+    /// IPv6 (else IPv4).
+    pub v6: bool,
+    /// Transport protocol number (6, 17, 132, 1, 58).
+    pub proto: u8,
+    /// IP source.
+    pub src: IpAddr,
+    /// IP destination.
+    pub dst: IpAddr,
+    /// Source port (TCP/UDP/SCTP), 0 for ICMP.
+    pub sport: u16,
+    /// Destination port (TCP/UDP/SCTP), 0 for ICMP.
+    pub dport: u16,
+    /// TCP flags byte (0 for other protocols).
+    pub tcp_flags: u8,
+    /// Type of the first SCTP chunk (0 when absent or not SCTP).
+    pub sctp_chunk: u8,
+    /// IPv4 DF flag (false for IPv6).
+    pub df: bool,
+}
+
+impl Parsed {
+    /// Bytes counted by IPVS for this packet: the IP length.
+    #[inline]
+    pub fn ip_len(&self) -> usize {
+        self.end - self.l3
+    }
+
+    /// Length of the layer-2 header (Ethernet plus tags).
+    #[inline]
+    pub fn l2_len(&self) -> usize {
+        self.l3 - self.start
+    }
+}
+
+/// Parse `buf[start..start + len]` as an Ethernet frame carrying IPv4 or IPv6.
+pub(crate) fn parse(buf: &[u8], start: usize, len: usize) -> Result<Parsed, DropReason> {
+    let frame_end = start.checked_add(len).ok_or(DropReason::Malformed)?;
+    let frame = buf.get(start..frame_end).ok_or(DropReason::Malformed)?;
+    let l2 = ethernet::l3_offset(frame).map_err(|_| DropReason::Malformed)?;
+    let l3 = start + l2.offset;
+    let ip = &buf[l3..frame_end];
+    match l2.ethertype {
+        ethernet::ethertype::IPV4 => parse_v4(buf, start, l3, ip),
+        ethernet::ethertype::IPV6 => parse_v6(buf, start, l3, ip),
+        _ => Err(DropReason::UnsupportedProtocol),
+    }
+}
+
+fn parse_v4(buf: &[u8], start: usize, l3: usize, ip: &[u8]) -> Result<Parsed, DropReason> {
+    let p = ipv4::Packet::new_checked(ip).map_err(|_| DropReason::Malformed)?;
+    if !p.verify_checksum() {
+        return Err(DropReason::BadChecksum);
+    }
+    if p.is_fragment() {
+        return Err(DropReason::Fragment);
+    }
+    let l4 = l3 + p.header_len();
+    let end = l3 + usize::from(p.total_len());
+    let mut out = Parsed {
+        start,
+        l3,
+        l4,
+        end,
+        v6: false,
+        proto: p.protocol(),
+        src: IpAddr::V4(p.src_addr()),
+        dst: IpAddr::V4(p.dst_addr()),
+        sport: 0,
+        dport: 0,
+        tcp_flags: 0,
+        sctp_chunk: 0,
+        df: p.dont_frag(),
+    };
+    transport(buf, &mut out)?;
+    Ok(out)
+}
+
+fn parse_v6(buf: &[u8], start: usize, l3: usize, ip: &[u8]) -> Result<Parsed, DropReason> {
+    let p = ipv6::Packet::new_checked(ip).map_err(|_| DropReason::Malformed)?;
+    let ul = p.upper_layer().map_err(|_| DropReason::Malformed)?;
+    if ul.is_fragment() {
+        return Err(DropReason::Fragment);
+    }
+    let end = l3 + p.payload_range().end;
+    let mut out = Parsed {
+        start,
+        l3,
+        l4: l3 + ul.offset,
+        end,
+        v6: true,
+        proto: ul.protocol,
+        src: IpAddr::V6(p.src_addr()),
+        dst: IpAddr::V6(p.dst_addr()),
+        sport: 0,
+        dport: 0,
+        tcp_flags: 0,
+        sctp_chunk: 0,
+        df: false,
+    };
+    transport(buf, &mut out)?;
+    Ok(out)
+}
+
+fn transport(buf: &[u8], p: &mut Parsed) -> Result<(), DropReason> {
+    let seg = &buf[p.l4..p.end];
+    match p.proto {
+        ip_proto::TCP => {
+            let t = tcp::Packet::new_checked(seg).map_err(|_| DropReason::Malformed)?;
+            p.sport = t.src_port();
+            p.dport = t.dst_port();
+            p.tcp_flags = t.flags();
+        }
+        ip_proto::UDP => {
+            let h = seg.get(..8).ok_or(DropReason::Malformed)?;
+            p.sport = u16::from_be_bytes([h[0], h[1]]);
+            p.dport = u16::from_be_bytes([h[2], h[3]]);
+        }
+        ip_proto::SCTP => {
+            let h = seg.get(..12).ok_or(DropReason::Malformed)?;
+            p.sport = u16::from_be_bytes([h[0], h[1]]);
+            p.dport = u16::from_be_bytes([h[2], h[3]]);
+            p.sctp_chunk = seg.get(12).copied().unwrap_or(0);
+        }
+        ip_proto::ICMP | ip_proto::ICMPV6 => {
+            if seg.len() < 8 {
+                return Err(DropReason::Malformed);
+            }
+        }
+        _ => return Err(DropReason::UnsupportedProtocol),
+    }
+    Ok(())
+}
+
+/// Read a big-endian u16 at `at` (caller guarantees bounds).
+#[inline]
+pub(crate) fn get16(buf: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([buf[at], buf[at + 1]])
+}
+
+/// Write a big-endian u16 at `at` (caller guarantees bounds).
+#[inline]
+pub(crate) fn put16(buf: &mut [u8], at: usize, v: u16) {
+    buf[at..at + 2].copy_from_slice(&v.to_be_bytes());
+}
+
+/// Read the IP address of family `v6` at `at` (caller guarantees bounds).
+#[inline]
+pub(crate) fn get_addr(buf: &[u8], at: usize, v6: bool) -> IpAddr {
+    if v6 {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&buf[at..at + 16]);
+        IpAddr::V6(Ipv6Addr::from(a))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(buf[at], buf[at + 1], buf[at + 2], buf[at + 3]))
+    }
+}
+
+/// Write an address at `at` (caller guarantees bounds and family).
+#[inline]
+pub(crate) fn put_addr(buf: &mut [u8], at: usize, a: IpAddr) {
+    match a {
+        IpAddr::V4(a) => buf[at..at + 4].copy_from_slice(&a.octets()),
+        IpAddr::V6(a) => buf[at..at + 16].copy_from_slice(&a.octets()),
+    }
+}

@@ -1,0 +1,241 @@
+//! Per-worker service and destination state: schedulers, destination views, connection
+//! counts with the OVERLOAD rules of `-x` / `-y`, and the traffic counters.
+
+use core::net::IpAddr;
+use std::collections::{HashMap, HashSet};
+
+use crate::config::{Service, Snapshot};
+use crate::conn::{CounterDelta, DeltaReason};
+use crate::model::{DestConfig, ForwardMethod, Protocol, ServiceKey};
+use crate::sched::{self, DestView, Scheduler};
+use crate::stats::Stats;
+
+use super::DestConns;
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// One destination as this worker sees it.
+#[derive(Debug)]
+pub(crate) struct DestState {
+    /// Stable id.
+    pub id: u32,
+    /// Service id.
+    pub service: u32,
+    /// Settings in force (the last ones, if deleted).
+    pub config: DestConfig,
+    /// Still configured (IPVS's AVAILABLE flag).
+    pub available: bool,
+    /// `-x` reached (IPVS's OVERLOAD flag).
+    pub overloaded: bool,
+    /// Connections bound to it on this worker.
+    pub conns: DestConns,
+    /// Traffic counters.
+    pub stats: Stats,
+    /// Slot of its service in `DirState::services` and its index in the service's list.
+    pub slot: Option<(usize, usize)>,
+}
+
+impl DestState {
+    fn total(&self) -> u64 {
+        u64::from(self.conns.active) + u64::from(self.conns.inactive)
+    }
+
+    /// `ip_vs_bind_dest`: the upper threshold sets OVERLOAD.
+    fn on_bind(&mut self) {
+        let u = self.config.u_threshold;
+        if u != 0 && self.total() >= u64::from(u) {
+            self.overloaded = true;
+        }
+    }
+
+    /// `ip_vs_unbind_dest`: below the lower threshold (or 3/4 of the upper one without a
+    /// lower threshold) OVERLOAD is cleared.
+    fn on_unbind(&mut self) {
+        let (l, u) = (self.config.l_threshold, self.config.u_threshold);
+        if l != 0 {
+            if self.total() < u64::from(l) {
+                self.overloaded = false;
+            }
+        } else if u != 0 {
+            if self.total() * 4 < u64::from(u) * 3 {
+                self.overloaded = false;
+            }
+        } else {
+            self.overloaded = false;
+        }
+    }
+}
+
+/// One service as this worker sees it.
+#[derive(Debug)]
+pub(crate) struct SvcState {
+    /// Stable id.
+    pub id: u32,
+    /// Settings (from the snapshot).
+    pub svc: Service,
+    /// Its scheduler instance.
+    pub sched: Box<dyn Scheduler>,
+    /// Destinations as the scheduler sees them, in list order.
+    pub views: Vec<DestView>,
+    /// Traffic counters.
+    pub stats: Stats,
+}
+
+/// Everything except the connection table (so the table's counter sink can borrow it).
+#[derive(Debug, Default)]
+pub(crate) struct DirState {
+    pub services: Vec<SvcState>,
+    pub svc_slot: FastMap<u32, usize>,
+    /// Services by (protocol, VIP, port), as `ip_vs_service_find` looks them up.
+    pub svc_by_addr: FastMap<(Protocol, IpAddr, u16), usize>,
+    pub dests: FastMap<u32, DestState>,
+    pub global: Stats,
+    /// NAT real servers (protocol, RIP, port; port 0 = any): a packet from one that matches
+    /// no connection is a stray reply, not a client.
+    pub nat_servers: HashSet<(Protocol, IpAddr, u16)>,
+}
+
+impl DirState {
+    /// Apply one change of a destination's connection counts.
+    pub fn apply(&mut self, d: CounterDelta) {
+        let Some(dest) = self.dests.get_mut(&d.dest) else { return };
+        let add = |v: &mut u32, by: i32| *v = v.saturating_add_signed(by);
+        add(&mut dest.conns.active, d.active);
+        add(&mut dest.conns.inactive, d.inactive);
+        add(&mut dest.conns.persistent, d.persistent);
+        match d.reason {
+            DeltaReason::Created => dest.on_bind(),
+            DeltaReason::StateChange => {}
+            DeltaReason::Expired | DeltaReason::Evicted | DeltaReason::Removed => dest.on_unbind(),
+        }
+        if let Some((s, i)) = dest.slot
+            && let Some(v) = self.services.get_mut(s).and_then(|s| s.views.get_mut(i))
+        {
+            v.active = dest.conns.active;
+            v.inactive = dest.conns.inactive;
+            v.persistent = dest.conns.persistent;
+            v.overloaded = dest.overloaded;
+        }
+    }
+
+    /// Take over a new snapshot: keep scheduler state of services whose scheduler and
+    /// destination list did not change, keep counters by id, mark vanished destinations
+    /// unavailable. Returns the ids of destinations deleted by this snapshot.
+    pub fn apply_snapshot(&mut self, snap: &Snapshot, seed: u64) -> Vec<u32> {
+        let mut old: FastMap<u32, SvcState> = self.services.drain(..).map(|s| (s.id, s)).collect();
+        self.svc_slot.clear();
+        self.svc_by_addr.clear();
+        let mut seen = HashSet::new();
+        for (slot, svc) in snap.services().iter().enumerate() {
+            let mut views = Vec::with_capacity(svc.dests.len());
+            for (i, d) in svc.dests.iter().enumerate() {
+                seen.insert(d.id);
+                let st = self.dests.entry(d.id).or_insert_with(|| DestState {
+                    id: d.id,
+                    service: svc.id,
+                    config: d.config.clone(),
+                    available: true,
+                    overloaded: false,
+                    conns: DestConns::default(),
+                    stats: Stats::with_epoch(d.zero_epoch),
+                    slot: None,
+                });
+                // `__ip_vs_update_dest`: raising or removing the upper threshold clears OVERLOAD.
+                if d.config.u_threshold == 0 || d.config.u_threshold > st.config.u_threshold {
+                    st.overloaded = false;
+                }
+                st.config = d.config.clone();
+                st.service = svc.id;
+                st.available = true;
+                st.slot = Some((slot, i));
+                st.stats.apply_zero_epoch(d.zero_epoch);
+                views.push(DestView {
+                    id: d.id,
+                    addr: d.config.addr,
+                    port: d.config.port,
+                    weight: d.config.weight,
+                    overloaded: st.overloaded,
+                    active: st.conns.active,
+                    inactive: st.conns.inactive,
+                    persistent: st.conns.persistent,
+                });
+            }
+            let state = match old.remove(&svc.id) {
+                Some(mut s) => {
+                    let same_sched = s.svc.config.scheduler == svc.config.scheduler
+                        && s.svc.config.sched_flags == svc.config.sched_flags;
+                    let same_dests = same_list(&s.views, &views);
+                    if !same_sched {
+                        s.sched = new_sched(svc, seed);
+                        s.sched.update(&views);
+                    } else if !same_dests {
+                        s.sched.update(&views);
+                    }
+                    s.svc = svc.clone();
+                    s.views = views;
+                    s.stats.apply_zero_epoch(svc.zero_epoch);
+                    s
+                }
+                None => {
+                    let mut sched = new_sched(svc, seed);
+                    sched.update(&views);
+                    SvcState { id: svc.id, svc: svc.clone(), sched, views, stats: Stats::with_epoch(svc.zero_epoch) }
+                }
+            };
+            self.svc_slot.insert(svc.id, slot);
+            if let ServiceKey::Addr { protocol, addr, port } = svc.config.key {
+                self.svc_by_addr.insert((protocol, addr, port), slot);
+            }
+            self.services.push(state);
+        }
+        let mut deleted = Vec::new();
+        for d in self.dests.values_mut() {
+            if !seen.contains(&d.id) {
+                if d.available {
+                    deleted.push(d.id);
+                }
+                d.available = false;
+                d.slot = None;
+            }
+        }
+        self.global.apply_zero_epoch(snap.zero_epoch);
+        self.nat_servers.clear();
+        for s in snap.services() {
+            if let ServiceKey::Addr { protocol, .. } = s.config.key {
+                for d in &s.dests {
+                    if d.config.method == ForwardMethod::Masq {
+                        self.nat_servers.insert((protocol, d.config.addr, d.config.port));
+                    }
+                }
+            }
+        }
+        deleted
+    }
+
+    /// Forget destinations that are deleted and no longer referenced by any connection.
+    pub fn reap_dests(&mut self) {
+        self.dests
+            .retain(|_, d| d.available || d.conns.active + d.conns.inactive + d.conns.persistent > 0);
+    }
+
+    /// Whether `addr:port` is a NAT real server of a `protocol` service.
+    pub fn is_nat_server(&self, protocol: Protocol, addr: IpAddr, port: u16) -> bool {
+        !self.nat_servers.is_empty()
+            && (self.nat_servers.contains(&(protocol, addr, port)) || self.nat_servers.contains(&(protocol, addr, 0)))
+    }
+}
+
+/// Same destinations with the same settings the scheduler reads (counters aside).
+fn same_list(a: &[DestView], b: &[DestView]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| x.id == y.id && x.addr == y.addr && x.port == y.port && x.weight == y.weight)
+}
+
+/// A scheduler for the service; the name was validated by the configuration, so failure
+/// falls back to wlc (the ipvsadm default) rather than leaving the service unusable.
+fn new_sched(svc: &Service, seed: u64) -> Box<dyn Scheduler> {
+    let seed = seed ^ u64::from(svc.id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    sched::new(&svc.config.scheduler, svc.config.sched_flags, seed)
+        .or_else(|_| sched::new("wlc", svc.config.sched_flags, seed))
+        .unwrap_or_else(|_| Box::new(sched::WeightedLeastConnection))
+}

@@ -1,0 +1,20 @@
+//! The core's director as the workers' packet processor.
+//!
+//! rvsd builds one `Director` per worker in the [`crate::Dataplane::start`] factory and
+//! installs snapshots with [`crate::Dataplane::broadcast`], e.g.
+//! `dp.broadcast(move |d: &mut Director| d.set_snapshot(snap.clone()))`.
+
+use rvs_core::director::Director;
+use rvs_core::{Instant, Verdict};
+
+use crate::processor::PacketProcessor;
+
+impl PacketProcessor for Director {
+    fn process(&mut self, buf: &mut [u8], start: usize, len: usize, now: Instant) -> Verdict {
+        Director::process(self, buf, start, len, now)
+    }
+
+    fn tick(&mut self, now: Instant) {
+        Director::tick(self, now)
+    }
+}

@@ -1,0 +1,13 @@
+//! rvs: the companion tool of the Rust Virtual Server.
+//!
+//! - [`lab`]: the seed article's NAT, DR, TUN and HA topologies in network namespaces;
+//! - [`realserver`]: set up a real server for DR or TUN (VIP on lo, ARP hiding, decapsulation);
+//! - [`serve`]: the built-in HTTP / UDP servers the lab runs in each real server.
+
+pub mod error;
+pub mod exec;
+pub mod lab;
+pub mod realserver;
+pub mod serve;
+
+pub use error::{Error, Result};

@@ -1,0 +1,50 @@
+//! rvsd's command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// The Rust Virtual Server director: balances the packets of configured virtual services
+/// with its own XDP/AF_XDP data plane, and takes its configuration from rvsadm or
+/// rvs-keepalived over a control socket.
+#[derive(Debug, Parser)]
+#[command(name = "rvsd", version)]
+pub struct Cli {
+    /// Interface to serve (repeat for several: e.g. the external side and the DIP side).
+    #[arg(long = "interface", short = 'i', value_name = "IF", required = true)]
+    pub interfaces: Vec<String>,
+    /// Control socket path [default: $RVS_SOCKET or /run/rvs/rvsd.sock].
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Keep the configuration in FILE across restarts (written atomically on every change,
+    /// loaded at start).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Worker threads (worker N serves queue N of every interface) [default: the RX queue
+    /// count of the interfaces].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// How to attach the XDP program.
+    #[arg(long, value_enum, default_value_t = XdpModeArg::Auto)]
+    pub xdp_mode: XdpModeArg,
+    /// Spin on the rings instead of sleeping (lower latency, a busy core per worker).
+    #[arg(long)]
+    pub busy_poll: bool,
+    /// Most connection entries per worker; the oldest idle ones are evicted beyond it.
+    #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+    pub max_conns: usize,
+    /// Log level: error, warn, info, debug or trace (or a tracing filter).
+    #[arg(long, value_name = "L", default_value = "info")]
+    pub log_level: String,
+}
+
+/// XDP attach mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum XdpModeArg {
+    /// Native (driver) mode where the driver supports it, generic otherwise.
+    Auto,
+    /// Native (driver) mode only.
+    Native,
+    /// Generic (skb) mode.
+    Generic,
+}
