@@ -6,14 +6,24 @@ use std::io;
 use std::path::Path;
 
 use rvs_core::model::{DestConfig, ServiceConfig, ServiceKey, Timeouts};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::PROTOCOL_VERSION;
 use crate::entries::{ConnEntry, DaemonState, Info, ServiceEntry, SyncDaemon};
 use crate::error::ApiError;
 use crate::op::{Mutation, Op, Query};
 use crate::transport::{Transport, UnixTransport};
+
+/// A request line: `v` and `id` first, then the operation's fields.
+#[derive(Serialize)]
+struct Request<'a> {
+    v: u32,
+    id: u64,
+    #[serde(flatten)]
+    op: &'a Op,
+}
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +61,10 @@ impl Client<UnixTransport> {
 impl<T: Transport> Client<T> {
     /// A client sending its requests over `transport`.
     pub fn new(transport: T) -> Self {
-        Client { transport, next_id: 1 }
+        Client {
+            transport,
+            next_id: 1,
+        }
     }
 
     /// The transport (e.g. to reach an in-process backend in tests).
@@ -63,22 +76,20 @@ impl<T: Transport> Client<T> {
     pub fn call(&mut self, op: &Op) -> Result<Value, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
-        let mut obj = Map::new();
-        obj.insert("v".into(), Value::from(PROTOCOL_VERSION));
-        obj.insert("id".into(), Value::from(id));
-        match serde_json::to_value(op) {
-            Ok(Value::Object(fields)) => obj.extend(fields),
-            Ok(_) => return Err(ClientError::Protocol("operation did not encode as an object".into())),
-            Err(e) => return Err(ClientError::Protocol(format!("cannot encode request: {e}"))),
-        }
-        let line = Value::Object(obj).to_string();
+        let line = serde_json::to_string(&Request {
+            v: PROTOCOL_VERSION,
+            id,
+            op,
+        })
+        .map_err(|e| ClientError::Protocol(format!("cannot encode request: {e}")))?;
         let response = self.transport.exchange(&line)?;
         decode_response(id, &response)
     }
 
     fn call_as<R: DeserializeOwned>(&mut self, op: Op) -> Result<R, ClientError> {
         let v = self.call(&op)?;
-        serde_json::from_value(v).map_err(|e| ClientError::Protocol(format!("unexpected reply to {}: {e}", op.name())))
+        serde_json::from_value(v)
+            .map_err(|e| ClientError::Protocol(format!("unexpected reply to {}: {e}", op.name())))
     }
 
     fn mutate(&mut self, m: Mutation) -> Result<(), ClientError> {
@@ -87,12 +98,16 @@ impl<T: Transport> Client<T> {
 
     /// `add_service` (`-A`).
     pub fn add_service(&mut self, service: &ServiceConfig) -> Result<(), ClientError> {
-        self.mutate(Mutation::AddService { service: service.clone() })
+        self.mutate(Mutation::AddService {
+            service: service.clone(),
+        })
     }
 
     /// `edit_service` (`-E`).
     pub fn edit_service(&mut self, service: &ServiceConfig) -> Result<(), ClientError> {
-        self.mutate(Mutation::EditService { service: service.clone() })
+        self.mutate(Mutation::EditService {
+            service: service.clone(),
+        })
     }
 
     /// `del_service` (`-D`).
@@ -107,27 +122,50 @@ impl<T: Transport> Client<T> {
 
     /// `add_dest` (`-a`).
     pub fn add_dest(&mut self, service: &ServiceKey, dest: &DestConfig) -> Result<(), ClientError> {
-        self.mutate(Mutation::AddDest { service: *service, dest: dest.clone() })
+        self.mutate(Mutation::AddDest {
+            service: *service,
+            dest: dest.clone(),
+        })
     }
 
     /// `edit_dest` (`-e`).
-    pub fn edit_dest(&mut self, service: &ServiceKey, dest: &DestConfig) -> Result<(), ClientError> {
-        self.mutate(Mutation::EditDest { service: *service, dest: dest.clone() })
+    pub fn edit_dest(
+        &mut self,
+        service: &ServiceKey,
+        dest: &DestConfig,
+    ) -> Result<(), ClientError> {
+        self.mutate(Mutation::EditDest {
+            service: *service,
+            dest: dest.clone(),
+        })
     }
 
     /// `del_dest` (`-d`).
-    pub fn del_dest(&mut self, service: &ServiceKey, addr: IpAddr, port: u16) -> Result<(), ClientError> {
-        self.mutate(Mutation::DelDest { service: *service, addr, port })
+    pub fn del_dest(
+        &mut self,
+        service: &ServiceKey,
+        addr: IpAddr,
+        port: u16,
+    ) -> Result<(), ClientError> {
+        self.mutate(Mutation::DelDest {
+            service: *service,
+            addr,
+            port,
+        })
     }
 
     /// `zero` (`-Z`): one service, or everything with `None`.
     pub fn zero(&mut self, service: Option<&ServiceKey>) -> Result<(), ClientError> {
-        self.mutate(Mutation::Zero { service: service.copied() })
+        self.mutate(Mutation::Zero {
+            service: service.copied(),
+        })
     }
 
     /// `set_timeouts` (`--set`); 0 leaves a timeout unchanged.
     pub fn set_timeouts(&mut self, timeouts: &Timeouts) -> Result<(), ClientError> {
-        self.mutate(Mutation::SetTimeouts { timeouts: *timeouts })
+        self.mutate(Mutation::SetTimeouts {
+            timeouts: *timeouts,
+        })
     }
 
     /// `apply`: all changes or none. A failure's [`ApiError::index`] names the failing change.
@@ -167,7 +205,10 @@ impl<T: Transport> Client<T> {
 
     /// `start_daemon`.
     pub fn start_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), ClientError> {
-        self.call(&Op::Query(Query::StartDaemon { daemon: daemon.clone() })).map(drop)
+        self.call(&Op::Query(Query::StartDaemon {
+            daemon: daemon.clone(),
+        }))
+        .map(drop)
     }
 
     /// `stop_daemon`.
@@ -178,22 +219,32 @@ impl<T: Transport> Client<T> {
 
 /// Check a response line against the request id and take its result apart.
 fn decode_response(id: u64, line: &str) -> Result<Value, ClientError> {
-    let v: Value = serde_json::from_str(line).map_err(|e| ClientError::Protocol(format!("not JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_str(line).map_err(|e| ClientError::Protocol(format!("not JSON: {e}")))?;
     let Value::Object(mut obj) = v else {
         return Err(ClientError::Protocol("response is not an object".into()));
     };
     match obj.get("v").and_then(Value::as_u64) {
         Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
-        other => return Err(ClientError::Protocol(format!("unexpected protocol version {other:?}"))),
+        other => {
+            return Err(ClientError::Protocol(format!(
+                "unexpected protocol version {other:?}"
+            )));
+        }
     }
     if let Some(err) = obj.remove("error") {
-        let e: ApiError =
-            serde_json::from_value(err).map_err(|e| ClientError::Protocol(format!("bad error object: {e}")))?;
+        let e: ApiError = serde_json::from_value(err)
+            .map_err(|e| ClientError::Protocol(format!("bad error object: {e}")))?;
         return Err(ClientError::Api(e));
     }
     match obj.get("id").and_then(Value::as_u64) {
         Some(got) if got == id => {}
-        other => return Err(ClientError::Protocol(format!("response id {other:?} does not match request id {id}"))),
+        other => {
+            return Err(ClientError::Protocol(format!(
+                "response id {other:?} does not match request id {id}"
+            )));
+        }
     }
-    obj.remove("ok").ok_or_else(|| ClientError::Protocol("response has neither \"ok\" nor \"error\"".into()))
+    obj.remove("ok")
+        .ok_or_else(|| ClientError::Protocol("response has neither \"ok\" nor \"error\"".into()))
 }

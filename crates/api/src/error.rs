@@ -89,12 +89,21 @@ pub struct ApiError {
 impl ApiError {
     /// An error of this kind, errno and message.
     pub fn new(kind: ErrorKind, errno: i32, message: impl Into<String>) -> Self {
-        ApiError { kind, errno, message: message.into(), index: None }
+        ApiError {
+            kind,
+            errno,
+            message: message.into(),
+            index: None,
+        }
     }
 
     /// EEXIST: the service exists.
     pub fn service_exists() -> Self {
-        Self::new(ErrorKind::ServiceExists, errno::EEXIST, "Service already exists")
+        Self::new(
+            ErrorKind::ServiceExists,
+            errno::EEXIST,
+            "Service already exists",
+        )
     }
 
     /// ESRCH: no such service.
@@ -104,7 +113,11 @@ impl ApiError {
 
     /// EEXIST: the destination exists.
     pub fn dest_exists() -> Self {
-        Self::new(ErrorKind::DestExists, errno::EEXIST, "Destination already exists")
+        Self::new(
+            ErrorKind::DestExists,
+            errno::EEXIST,
+            "Destination already exists",
+        )
     }
 
     /// ENOENT: no such destination.
@@ -145,7 +158,9 @@ impl From<&ConfigError> for ApiError {
             ConfigError::NoService => ErrorKind::NoSuchService,
             ConfigError::DestExists => ErrorKind::DestExists,
             ConfigError::NoDest => ErrorKind::NoSuchDest,
-            ConfigError::NoScheduler(_) | ConfigError::NoPersistenceEngine(_) => ErrorKind::NotFound,
+            ConfigError::NoScheduler(_) | ConfigError::NoPersistenceEngine(_) => {
+                ErrorKind::NotFound
+            }
             ConfigError::OutOfRange(_) => ErrorKind::OutOfRange,
             ConfigError::Invalid(_) => ErrorKind::Invalid,
             ConfigError::Unsupported(what) => return ApiError::unsupported(what),

@@ -54,8 +54,17 @@ impl MemoryBackend {
     }
 
     /// Set the counters and rates a service shows.
-    pub fn set_service_counts(&mut self, key: &ServiceKey, stats: Counters, rates: Rates) -> Result<(), ApiError> {
-        let id = self.config.service(key).ok_or_else(ApiError::no_such_service)?.id;
+    pub fn set_service_counts(
+        &mut self,
+        key: &ServiceKey,
+        stats: Counters,
+        rates: Rates,
+    ) -> Result<(), ApiError> {
+        let id = self
+            .config
+            .service(key)
+            .ok_or_else(ApiError::no_such_service)?
+            .id;
         self.service_counts.insert(id, (stats, rates));
         Ok(())
     }
@@ -68,7 +77,10 @@ impl MemoryBackend {
         port: u16,
         counts: DestCounts,
     ) -> Result<(), ApiError> {
-        let svc = self.config.service(key).ok_or_else(ApiError::no_such_service)?;
+        let svc = self
+            .config
+            .service(key)
+            .ok_or_else(ApiError::no_such_service)?;
         let dest = svc.dest(addr, port).ok_or_else(ApiError::no_such_dest)?;
         self.dest_counts.insert(dest.id, counts);
         Ok(())
@@ -80,7 +92,11 @@ impl MemoryBackend {
     }
 
     fn entry(&self, svc: &rvs_core::config::Service) -> ServiceEntry {
-        let (stats, rates) = self.service_counts.get(&svc.id).copied().unwrap_or_default();
+        let (stats, rates) = self
+            .service_counts
+            .get(&svc.id)
+            .copied()
+            .unwrap_or_default();
         let dests = svc
             .dests
             .iter()
@@ -96,20 +112,29 @@ impl MemoryBackend {
                 }
             })
             .collect();
-        ServiceEntry { service: svc.config.clone(), stats, rates, dests }
+        ServiceEntry {
+            service: svc.config.clone(),
+            stats,
+            rates,
+            dests,
+        }
     }
 
     /// Forget counters of services and destinations that no longer exist, so that a
     /// re-added one starts from zero.
     fn prune(&mut self) {
         let services = self.config.services();
-        self.service_counts.retain(|id, _| services.iter().any(|s| s.id == *id));
-        self.dest_counts.retain(|id, _| services.iter().any(|s| s.dests.iter().any(|d| d.id == *id)));
+        self.service_counts
+            .retain(|id, _| services.iter().any(|s| s.id == *id));
+        self.dest_counts
+            .retain(|id, _| services.iter().any(|s| s.dests.iter().any(|d| d.id == *id)));
     }
 
     fn zero_service(&mut self, id: u32) {
         self.service_counts.remove(&id);
-        let Some(svc) = self.config.services().iter().find(|s| s.id == id) else { return };
+        let Some(svc) = self.config.services().iter().find(|s| s.id == id) else {
+            return;
+        };
         for d in &svc.dests {
             if let Some(c) = self.dest_counts.get_mut(&d.id) {
                 c.stats = Counters::default();
@@ -182,11 +207,19 @@ impl Backend for MemoryBackend {
     }
 
     fn list_services(&self) -> Result<Vec<ServiceEntry>, ApiError> {
-        Ok(self.config.services().iter().map(|s| self.entry(s)).collect())
+        Ok(self
+            .config
+            .services()
+            .iter()
+            .map(|s| self.entry(s))
+            .collect())
     }
 
     fn get_service(&self, service: &ServiceKey) -> Result<ServiceEntry, ApiError> {
-        let svc = self.config.service(service).ok_or_else(ApiError::no_such_service)?;
+        let svc = self
+            .config
+            .service(service)
+            .ok_or_else(ApiError::no_such_service)?;
         Ok(self.entry(svc))
     }
 
@@ -211,10 +244,14 @@ impl Backend for MemoryBackend {
     }
 
     fn start_daemon(&mut self, _daemon: &SyncDaemon) -> Result<(), ApiError> {
-        Err(ApiError::unsupported("the connection synchronisation daemon"))
+        Err(ApiError::unsupported(
+            "the connection synchronisation daemon",
+        ))
     }
 
     fn stop_daemon(&mut self, _state: DaemonState) -> Result<(), ApiError> {
-        Err(ApiError::unsupported("the connection synchronisation daemon"))
+        Err(ApiError::unsupported(
+            "the connection synchronisation daemon",
+        ))
     }
 }

@@ -218,12 +218,17 @@ impl<'de> Deserialize<'de> for Op {
             None => return Err(D::Error::custom("missing field `op`")),
         };
         if name == "apply" {
-            let ApplyShape::Apply { ops } = ApplyShape::<Vec<Mutation>>::deserialize(v).map_err(D::Error::custom)?;
+            let ApplyShape::Apply { ops } =
+                ApplyShape::<Vec<Mutation>>::deserialize(v).map_err(D::Error::custom)?;
             Ok(Op::Apply(ops))
         } else if MUTATION_OPS.contains(&name.as_str()) {
-            Mutation::deserialize(v).map(Op::Mutate).map_err(D::Error::custom)
+            Mutation::deserialize(v)
+                .map(Op::Mutate)
+                .map_err(D::Error::custom)
         } else if QUERY_OPS.contains(&name.as_str()) {
-            Query::deserialize(v).map(Op::Query).map_err(D::Error::custom)
+            Query::deserialize(v)
+                .map(Op::Query)
+                .map_err(D::Error::custom)
         } else {
             Err(D::Error::custom(format!("unknown op `{name}`")))
         }

@@ -5,7 +5,7 @@ use core::net::IpAddr;
 
 use rvs_core::model::{DestConfig, ServiceConfig, ServiceKey, Timeouts};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::PROTOCOL_VERSION;
 use crate::entries::{ConnEntry, DaemonState, Info, ServiceEntry, SyncDaemon};
@@ -68,7 +68,11 @@ pub fn apply_mutation(backend: &mut dyn Backend, m: &Mutation) -> Result<(), Api
         Mutation::Flush => backend.flush(),
         Mutation::AddDest { service, dest } => backend.add_dest(service, dest),
         Mutation::EditDest { service, dest } => backend.edit_dest(service, dest),
-        Mutation::DelDest { service, addr, port } => backend.del_dest(service, *addr, *port),
+        Mutation::DelDest {
+            service,
+            addr,
+            port,
+        } => backend.del_dest(service, *addr, *port),
         Mutation::Zero { service } => backend.zero(service.as_ref()),
         Mutation::SetTimeouts { timeouts } => backend.set_timeouts(timeouts),
     }
@@ -85,34 +89,55 @@ pub fn handle_line(backend: &mut dyn Backend, line: &str) -> String {
     encode_response(id, result)
 }
 
+/// A response line: `v` and `id` first, then `ok` or `error`.
+#[derive(Serialize)]
+struct Response<'a> {
+    v: u32,
+    id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ok: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a ApiError>,
+}
+
 /// Build a response line for request `id`.
 fn encode_response(id: u64, result: Result<Value, ApiError>) -> String {
-    let mut obj = Map::new();
-    obj.insert("v".into(), Value::from(PROTOCOL_VERSION));
-    obj.insert("id".into(), Value::from(id));
-    match result {
-        Ok(v) => {
-            obj.insert("ok".into(), v);
-        }
-        Err(e) => {
-            let v = serde_json::to_value(&e).unwrap_or(Value::Null);
-            obj.insert("error".into(), v);
-        }
-    }
-    Value::Object(obj).to_string()
+    let (ok, error) = match &result {
+        Ok(v) => (Some(v), None),
+        Err(e) => (None, Some(e)),
+    };
+    let line = serde_json::to_string(&Response {
+        v: PROTOCOL_VERSION,
+        id,
+        ok,
+        error,
+    });
+    // Encoding plain values cannot fail; should it ever, the client still gets a line.
+    line.unwrap_or_else(|e| {
+        format!(r#"{{"v":{PROTOCOL_VERSION},"id":{id},"error":{{"kind":"internal","errno":5,"message":"cannot encode reply: {e}"}}}}"#)
+    })
 }
 
 /// Split a request line into its id and operation; on failure, the id (0 if unreadable)
 /// and the error to send back.
 fn parse_request(line: &str) -> Result<(u64, Op), (u64, ApiError)> {
-    let value: Value = serde_json::from_str(line)
-        .map_err(|e| (0, ApiError::bad_request(format!("request is not JSON: {e}"))))?;
+    let value: Value = serde_json::from_str(line).map_err(|e| {
+        (
+            0,
+            ApiError::bad_request(format!("request is not JSON: {e}")),
+        )
+    })?;
     let Value::Object(mut obj) = value else {
         return Err((0, ApiError::bad_request("request is not a JSON object")));
     };
     let id = match obj.remove("id") {
         Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or(0),
-        Some(_) => return Err((0, ApiError::bad_request("\"id\" must be a non-negative integer"))),
+        Some(_) => {
+            return Err((
+                0,
+                ApiError::bad_request("\"id\" must be a non-negative integer"),
+            ));
+        }
         None => return Err((0, ApiError::bad_request("missing field `id`"))),
     };
     match obj.remove("v") {
@@ -121,7 +146,9 @@ fn parse_request(line: &str) -> Result<(u64, Op), (u64, ApiError)> {
             let e = ApiError::new(
                 ErrorKind::BadVersion,
                 errno::EINVAL,
-                format!("protocol version {v} is not supported (this server speaks {PROTOCOL_VERSION})"),
+                format!(
+                    "protocol version {v} is not supported (this server speaks {PROTOCOL_VERSION})"
+                ),
             );
             return Err((id, e));
         }
@@ -134,8 +161,13 @@ fn parse_request(line: &str) -> Result<(u64, Op), (u64, ApiError)> {
 }
 
 fn to_value<T: Serialize>(v: &T) -> Result<Value, ApiError> {
-    serde_json::to_value(v)
-        .map_err(|e| ApiError::new(ErrorKind::Internal, errno::EIO, format!("cannot encode reply: {e}")))
+    serde_json::to_value(v).map_err(|e| {
+        ApiError::new(
+            ErrorKind::Internal,
+            errno::EIO,
+            format!("cannot encode reply: {e}"),
+        )
+    })
 }
 
 fn dispatch(backend: &mut dyn Backend, op: &Op) -> Result<Value, ApiError> {

@@ -49,7 +49,10 @@ impl Transport for UnixTransport {
         self.writer.flush()?;
         let mut response = String::new();
         if self.reader.read_line(&mut response)? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "rvsd closed the connection"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "rvsd closed the connection",
+            ));
         }
         while response.ends_with('\n') || response.ends_with('\r') {
             response.pop();

@@ -18,7 +18,10 @@ const MAX_TUN_FLAGS: u16 = 2;
 pub(crate) fn op(op: &Op) -> Result<(), ApiError> {
     match op {
         Op::Mutate(m) => mutation(m),
-        Op::Apply(ops) => ops.iter().enumerate().try_for_each(|(i, m)| mutation(m).map_err(|e| e.at(i))),
+        Op::Apply(ops) => ops
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, m)| mutation(m).map_err(|e| e.at(i))),
         Op::Query(q) => match q {
             Query::GetService { service } => key(service),
             Query::StartDaemon { daemon } => sync_daemon(daemon),
@@ -34,7 +37,9 @@ pub(crate) fn op(op: &Op) -> Result<(), ApiError> {
 
 fn mutation(m: &Mutation) -> Result<(), ApiError> {
     match m {
-        Mutation::AddService { service } | Mutation::EditService { service } => service_config(service),
+        Mutation::AddService { service } | Mutation::EditService { service } => {
+            service_config(service)
+        }
         Mutation::DelService { service } => key(service),
         Mutation::AddDest { service, dest } | Mutation::EditDest { service, dest } => {
             key(service)?;
@@ -48,7 +53,9 @@ fn mutation(m: &Mutation) -> Result<(), ApiError> {
 
 fn key(k: &ServiceKey) -> Result<(), ApiError> {
     match k {
-        ServiceKey::Fwmark { mark: 0, .. } => Err(ApiError::bad_request("firewall mark must not be 0")),
+        ServiceKey::Fwmark { mark: 0, .. } => {
+            Err(ApiError::bad_request("firewall mark must not be 0"))
+        }
         _ => Ok(()),
     }
 }
@@ -79,7 +86,10 @@ fn service_config(s: &ServiceConfig) -> Result<(), ApiError> {
         };
         let max = if family == Family::Inet { 32 } else { 128 };
         if p.netmask > max {
-            return Err(ApiError::bad_request(format!("persistence netmask /{} is longer than /{max}", p.netmask)));
+            return Err(ApiError::bad_request(format!(
+                "persistence netmask /{} is longer than /{max}",
+                p.netmask
+            )));
         }
     }
     Ok(())
@@ -87,7 +97,10 @@ fn service_config(s: &ServiceConfig) -> Result<(), ApiError> {
 
 fn dest_config(d: &DestConfig) -> Result<(), ApiError> {
     if d.tun_flags > MAX_TUN_FLAGS {
-        return Err(ApiError::bad_request(format!("tunnel flags {} are not one of 0, 1, 2", d.tun_flags)));
+        return Err(ApiError::bad_request(format!(
+            "tunnel flags {} are not one of 0, 1, 2",
+            d.tun_flags
+        )));
     }
     Ok(())
 }

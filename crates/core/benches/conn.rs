@@ -33,9 +33,9 @@ impl Rng {
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1));
 
 fn client(i: u64) -> (IpAddr, u16) {
-    // Unique per i: 2^16 ports per address.
-    let a = 0x0A00_0000u32.wrapping_add((i >> 16) as u32);
-    (IpAddr::V4(Ipv4Addr::from(a)), (i & 0xffff) as u16 | 1)
+    // Unique per i: 2^15 ports per address, never port 0.
+    let a = 0x0A00_0000u32.wrapping_add((i >> 15) as u32);
+    (IpAddr::V4(Ipv4Addr::from(a)), 1 + (i & 0x7fff) as u16)
 }
 
 fn new_conn(i: u64) -> NewConn {

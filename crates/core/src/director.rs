@@ -23,6 +23,7 @@
 mod icmp;
 mod input;
 pub(crate) mod packet;
+pub mod sample;
 mod state;
 mod xmit;
 

@@ -72,8 +72,9 @@ fn reply_without_connection_is_not_a_client() {
     let mut lab = lab();
     let (v, _) = lab.send(&Pkt::tcp(RIP, 8080, CIP, 40000, ACK));
     assert_eq!(v, Verdict::Drop(DropReason::NoConnection));
+    // The real server is a NAT server of a TCP service only.
     let (v, _) = lab.send(&Pkt::udp(RIP, 8080, CIP, 40000));
-    assert_eq!(v, Verdict::Drop(DropReason::NoConnection));
+    assert_eq!(v, Verdict::Drop(DropReason::NoService));
     let (v, _) = lab.send(&Pkt::udp("198.51.100.77", 53, CIP, 40000));
     assert_eq!(v, Verdict::Drop(DropReason::NoService));
 }

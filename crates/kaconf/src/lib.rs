@@ -31,6 +31,7 @@ pub mod source;
 pub mod tree;
 mod validate_lvs;
 mod validate_vrrp;
+mod vrrp_lines;
 
 use std::path::Path;
 

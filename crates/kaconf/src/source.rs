@@ -72,6 +72,10 @@ pub fn has_brace(pattern: &str) -> bool {
 
 /// Expands `{a,b}` lists (nested lists allowed), left to right, like GLOB_BRACE.
 pub fn expand_braces(pattern: &str) -> Vec<String> {
+    // Each list multiplies the results: refuse to expand absurd patterns.
+    if pattern.matches('{').count() > 8 {
+        return vec![pattern.to_string()];
+    }
     let bytes = pattern.as_bytes();
     let Some(open) = pattern.find('{') else {
         return vec![pattern.to_string()];

@@ -74,6 +74,9 @@ impl Stmt {
     }
 }
 
+/// Deepest nesting kept; keepalived's grammar needs 5 (virtual_server/real_server/HTTP_GET/url).
+const MAX_DEPTH: usize = 64;
+
 struct Open {
     stmt: Option<Stmt>,
     block: Block,
@@ -92,6 +95,7 @@ pub fn build(
     let mut last_can_open = false;
     // First block whose `}` did not line up with its keyword: the likeliest place of a missing `}`.
     let mut suspect: Option<(Loc, String, u32)> = None;
+    let mut too_deep = false;
     while let Some(seg) = reader.next_segment() {
         let loc = Loc {
             file: seg.file,
@@ -101,11 +105,32 @@ pub fn build(
         };
         match seg.kind {
             SegKind::Open => {
+                let stack_len = stack.len();
                 let body = match stack.last_mut() {
                     Some(o) => &mut o.block.body,
                     None => &mut top,
                 };
-                if last_can_open && body.last().is_some_and(|s| s.block.is_none()) {
+                if stack_len >= MAX_DEPTH {
+                    if !too_deep {
+                        diags_out.push((
+                            Severity::Error,
+                            KaClass::Config,
+                            loc,
+                            format!("blocks nested deeper than {MAX_DEPTH} levels are ignored"),
+                            None,
+                        ));
+                        too_deep = true;
+                    }
+                    stack.push(Open {
+                        stmt: None,
+                        block: Block {
+                            open: loc,
+                            close: loc,
+                            body: Vec::new(),
+                        },
+                        indent: seg.col,
+                    });
+                } else if last_can_open && body.last().is_some_and(|s| s.block.is_none()) {
                     let stmt = body.pop().expect("checked non-empty");
                     let indent = stmt.loc.col;
                     stack.push(Open {

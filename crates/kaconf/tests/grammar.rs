@@ -166,3 +166,15 @@ fn error_rendering_has_position_line_and_caret() {
         "{out}"
     );
 }
+
+#[test]
+fn deep_nesting_is_bounded() {
+    let text = "a {\n".repeat(100_000);
+    let p = parse_str("deep.conf", &text, &opts());
+    assert!(p.has_errors());
+    assert!(
+        p.render().contains("nested deeper than"),
+        "{}",
+        &p.render()[..200.min(p.render().len())]
+    );
+}

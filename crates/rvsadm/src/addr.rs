@@ -26,7 +26,11 @@ pub fn strtol(s: &str) -> Option<i64> {
     let mut v: i64 = 0;
     for b in digits.bytes() {
         let d = i64::from(b - b'0');
-        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
+        v = if neg {
+            v.checked_mul(10)?.checked_sub(d)?
+        } else {
+            v.checked_mul(10)?.checked_add(d)?
+        };
     }
     Some(v)
 }
@@ -48,7 +52,11 @@ pub fn atoi(s: &str) -> i32 {
     let mut v: i64 = 0;
     for b in rest.bytes().take_while(u8::is_ascii_digit) {
         let d = i64::from(b - b'0');
-        v = if neg { v.saturating_mul(10).saturating_sub(d) } else { v.saturating_mul(10).saturating_add(d) };
+        v = if neg {
+            v.saturating_mul(10).saturating_sub(d)
+        } else {
+            v.saturating_mul(10).saturating_add(d)
+        };
     }
     v as i32
 }
@@ -62,18 +70,24 @@ pub fn str_is_digit(s: &str) -> bool {
 /// `0`), returning the value and the rest.
 fn aton_part(s: &str) -> Option<(u64, &str)> {
     let b = s.as_bytes();
-    let (radix, start) = if b.len() > 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' && b[2].is_ascii_hexdigit() {
-        (16, 2)
-    } else if b.first() == Some(&b'0') {
-        (8, 0)
-    } else {
-        (10, 0)
-    };
-    let digits = s[start..].bytes().take_while(|c| (*c as char).is_digit(radix)).count();
+    let (radix, start) =
+        if b.len() > 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' && b[2].is_ascii_hexdigit() {
+            (16, 2)
+        } else if b.first() == Some(&b'0') {
+            (8, 0)
+        } else {
+            (10, 0)
+        };
+    let digits = s[start..]
+        .bytes()
+        .take_while(|c| (*c as char).is_digit(radix))
+        .count();
     let end = start + digits;
     let mut v: u64 = 0;
     for c in s[start..end].chars() {
-        v = v.checked_mul(u64::from(radix))?.checked_add(u64::from(c.to_digit(radix)?))?;
+        v = v
+            .checked_mul(u64::from(radix))?
+            .checked_add(u64::from(c.to_digit(radix)?))?;
         if v > u64::from(u32::MAX) {
             return None;
         }
@@ -287,18 +301,60 @@ mod tests {
         let n = TableNames::new("web 203.0.113.9\n", "http 80/tcp www\ndomain 53/udp\n");
         let p = |s: &str, proto| parse_service(s, proto, &n);
         let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
-        assert_eq!(p("10.0.0.1:80", 6), Some(HostPort { addr: v4(10, 0, 0, 1), port: Some(80) }));
-        assert_eq!(p("10.0.0.1", 6), Some(HostPort { addr: v4(10, 0, 0, 1), port: None }));
-        assert_eq!(p("web:http", 6), Some(HostPort { addr: v4(203, 0, 113, 9), port: Some(80) }));
-        assert_eq!(p("web:www", 6), Some(HostPort { addr: v4(203, 0, 113, 9), port: Some(80) }));
+        assert_eq!(
+            p("10.0.0.1:80", 6),
+            Some(HostPort {
+                addr: v4(10, 0, 0, 1),
+                port: Some(80)
+            })
+        );
+        assert_eq!(
+            p("10.0.0.1", 6),
+            Some(HostPort {
+                addr: v4(10, 0, 0, 1),
+                port: None
+            })
+        );
+        assert_eq!(
+            p("web:http", 6),
+            Some(HostPort {
+                addr: v4(203, 0, 113, 9),
+                port: Some(80)
+            })
+        );
+        assert_eq!(
+            p("web:www", 6),
+            Some(HostPort {
+                addr: v4(203, 0, 113, 9),
+                port: Some(80)
+            })
+        );
         assert_eq!(p("web:http", 17), None, "http is tcp only");
         assert_eq!(p("80", 6), None);
         assert_eq!(p("10.0.0.1:", 6), None);
         assert_eq!(p("10.0.0.1:65536", 6), None);
         let v6: IpAddr = "2001:db8::1".parse().unwrap();
-        assert_eq!(p("[2001:db8::1]:80", 6), Some(HostPort { addr: v6, port: Some(80) }));
-        assert_eq!(p("2001:db8::1", 6), Some(HostPort { addr: v6, port: None }));
+        assert_eq!(
+            p("[2001:db8::1]:80", 6),
+            Some(HostPort {
+                addr: v6,
+                port: Some(80)
+            })
+        );
+        assert_eq!(
+            p("2001:db8::1", 6),
+            Some(HostPort {
+                addr: v6,
+                port: None
+            })
+        );
         assert_eq!(p("[2001:db8::1]", 6), None);
-        assert_eq!(p("[1.2.3.4]:80", 6), Some(HostPort { addr: v4(1, 2, 3, 4), port: None }));
+        assert_eq!(
+            p("[1.2.3.4]:80", 6),
+            Some(HostPort {
+                addr: v4(1, 2, 3, 4),
+                port: None
+            })
+        );
     }
 }

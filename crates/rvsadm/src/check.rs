@@ -4,7 +4,8 @@
 
 use rvs_api::{Mutation, SyncDaemon};
 use rvs_core::model::{
-    DestConfig, Family, ForwardMethod, Persistence, Protocol, SchedFlags, ServiceConfig, ServiceKey, TunnelType,
+    DestConfig, Family, ForwardMethod, Persistence, Protocol, SchedFlags, ServiceConfig,
+    ServiceKey, TunnelType,
 };
 
 use crate::action::Action;
@@ -32,11 +33,22 @@ const COMMANDS_V_OPTIONS: [&[u8; opt::COUNT]; 14] = [
 
 /// Tunnel types (ipip, gue, gre) against tun-port, tun-nocsum, tun-csum, tun-remcsum.
 const TUNNEL_TYPES_V_OPTIONS: [&[u8; 4]; 3] = [b"xxxx", b"+111", b"x11x"];
-const TUN_OPTS: [usize; 4] = [opt::TUN_PORT, opt::TUN_NOCSUM, opt::TUN_CSUM, opt::TUN_REMCSUM];
+const TUN_OPTS: [usize; 4] = [
+    opt::TUN_PORT,
+    opt::TUN_NOCSUM,
+    opt::TUN_CSUM,
+    opt::TUN_REMCSUM,
+];
 const TUN_NAMES: [&str; 3] = ["ipip", "gue", "gre"];
 
 /// Walk one row of a legality table; `what` is "command" or "tunnel type".
-fn walk_table(row: &[u8], columns: &[usize], options: u64, owner: &str, what: &str) -> Result<(), Stop> {
+fn walk_table(
+    row: &[u8],
+    columns: &[usize],
+    options: u64,
+    owner: &str,
+    what: &str,
+) -> Result<(), Stop> {
     let mut first_exclusive: Option<usize> = None;
     for (j, &k) in columns.iter().enumerate() {
         let given = options & (1 << k) != 0;
@@ -49,7 +61,10 @@ fn walk_table(row: &[u8], columns: &[usize], options: u64, owner: &str, what: &s
                 ));
             }
             (true, b'x') => {
-                return Err(Stop::fail(2, format!("Illegal '{name}' option with the '{owner}' {what}")));
+                return Err(Stop::fail(
+                    2,
+                    format!("Illegal '{name}' option with the '{owner}' {what}"),
+                ));
             }
             (true, b'1') => match first_exclusive {
                 None => first_exclusive = Some(k),
@@ -72,13 +87,25 @@ fn walk_table(row: &[u8], columns: &[usize], options: u64, owner: &str, what: &s
 /// ipvsadm's `generic_opt_check`.
 pub fn generic_opt_check(cmd: Cmd, options: u64) -> Result<(), Stop> {
     let columns: Vec<usize> = (0..opt::COUNT).collect();
-    walk_table(COMMANDS_V_OPTIONS[cmd.index()], &columns, options, cmd.name(), "command")
+    walk_table(
+        COMMANDS_V_OPTIONS[cmd.index()],
+        &columns,
+        options,
+        cmd.name(),
+        "command",
+    )
 }
 
 /// ipvsadm's `tunnel_opt_check`.
 pub fn tunnel_opt_check(tun_type: u8, options: u64) -> Result<(), Stop> {
     let t = usize::from(tun_type).min(2);
-    walk_table(TUNNEL_TYPES_V_OPTIONS[t], &TUN_OPTS, options, TUN_NAMES[t], "tunnel type")
+    walk_table(
+        TUNNEL_TYPES_V_OPTIONS[t],
+        &TUN_OPTS,
+        options,
+        TUN_NAMES[t],
+        "tunnel type",
+    )
 }
 
 const TUN_OPTION_BITS: u64 = (1 << opt::TUN_TYPE)
@@ -92,10 +119,16 @@ pub fn check(mut p: Parsed) -> Result<Action, Stop> {
     generic_opt_check(p.cmd, p.options)?;
     if matches!(p.cmd, Cmd::Add | Cmd::Edit) {
         if p.svc.fwmark == 0 && p.svc.port == 0 && p.svc.flags & F_PERSISTENT == 0 {
-            return Err(Stop::fail(2, "Zero port specified for non-persistent service"));
+            return Err(Stop::fail(
+                2,
+                "Zero port specified for non-persistent service",
+            ));
         }
         if p.svc.flags & F_ONEPACKET != 0 && p.svc.fwmark == 0 && p.svc.protocol != 17 {
-            return Err(Stop::fail(2, "One-Packet Scheduling is only for UDP virtual services"));
+            return Err(Stop::fail(
+                2,
+                "One-Packet Scheduling is only for UDP virtual services",
+            ));
         }
         if p.svc.sched.is_empty() {
             p.svc.sched = "wlc".into();
@@ -109,7 +142,10 @@ pub fn check(mut p: Parsed) -> Result<Action, Stop> {
             p.dest.port = p.svc.port;
         }
         if p.dest.af != p.svc.af && p.dest.fwd != Fwd::Tunnel {
-            return Err(Stop::fail(2, "Different address family is allowed only for tunneling servers"));
+            return Err(Stop::fail(
+                2,
+                "Different address family is allowed only for tunneling servers",
+            ));
         }
         if p.options & TUN_OPTION_BITS != 0 && p.dest.fwd != Fwd::Tunnel {
             return Err(Stop::fail(2, "Tunnel options conflict with forward method"));
@@ -132,11 +168,22 @@ pub fn check(mut p: Parsed) -> Result<Action, Stop> {
 /// The service key the command names (ipvsadm sends whatever `ce.svc` holds).
 pub fn service_key(p: &Parsed) -> Option<ServiceKey> {
     if p.svc.fwmark != 0 {
-        let family = if p.svc.af == Af::Inet6 { Family::Inet6 } else { Family::Inet };
-        return Some(ServiceKey::Fwmark { mark: p.svc.fwmark, family });
+        let family = if p.svc.af == Af::Inet6 {
+            Family::Inet6
+        } else {
+            Family::Inet
+        };
+        return Some(ServiceKey::Fwmark {
+            mark: p.svc.fwmark,
+            family,
+        });
     }
     let protocol = Protocol::from_number(p.svc.protocol)?;
-    Some(ServiceKey::Addr { protocol, addr: p.svc.addr?, port: p.svc.port })
+    Some(ServiceKey::Addr {
+        protocol,
+        addr: p.svc.addr?,
+        port: p.svc.port,
+    })
 }
 
 fn required_key(p: &Parsed) -> Result<ServiceKey, Stop> {
@@ -153,14 +200,20 @@ fn prefix_len(p: &Parsed) -> Result<u8, Stop> {
     let ones = m.leading_ones();
     if ones < 32 && m << ones != 0 {
         let mask = core::net::Ipv4Addr::from(m);
-        return Err(Stop::fail(2, format!("rvsd does not support non-contiguous persistence netmasks ({mask}) yet")));
+        return Err(Stop::fail(
+            2,
+            format!("rvsd does not support non-contiguous persistence netmasks ({mask}) yet"),
+        ));
     }
     Ok(ones as u8)
 }
 
 fn service_config(p: &Parsed) -> Result<ServiceConfig, Stop> {
     let persistence = if p.svc.flags & F_PERSISTENT != 0 {
-        Some(Persistence { timeout: p.svc.timeout, netmask: prefix_len(p)? })
+        Some(Persistence {
+            timeout: p.svc.timeout,
+            netmask: prefix_len(p)?,
+        })
     } else {
         None
     };
@@ -175,7 +228,10 @@ fn service_config(p: &Parsed) -> Result<ServiceConfig, Stop> {
 }
 
 fn dest_config(p: &Parsed) -> Result<DestConfig, Stop> {
-    let addr = p.dest.addr.ok_or_else(|| Stop::fail(2, "illegal real server address[:port] specified"))?;
+    let addr = p
+        .dest
+        .addr
+        .ok_or_else(|| Stop::fail(2, "illegal real server address[:port] specified"))?;
     Ok(DestConfig {
         addr,
         port: p.dest.port,
@@ -201,7 +257,11 @@ fn dest_config(p: &Parsed) -> Result<DestConfig, Stop> {
 /// sends no service then).
 fn zero_target(p: &Parsed) -> Option<ServiceKey> {
     let any = p.svc.addr.is_none_or(|a| a.is_unspecified());
-    if p.svc.fwmark == 0 && any && p.svc.port == 0 { None } else { service_key(p) }
+    if p.svc.fwmark == 0 && any && p.svc.port == 0 {
+        None
+    } else {
+        service_key(p)
+    }
 }
 
 fn action(p: &Parsed) -> Result<Action, Stop> {
@@ -222,17 +282,37 @@ fn action(p: &Parsed) -> Result<Action, Stop> {
         Cmd::Restore => Action::Restore,
         Cmd::Save => Action::ListAll(p.format | Format::RULE),
         Cmd::Flush => Action::Change(Mutation::Flush),
-        Cmd::Add => Action::Change(Mutation::AddService { service: service_config(p)? }),
-        Cmd::Edit => Action::Change(Mutation::EditService { service: service_config(p)? }),
-        Cmd::Del => Action::Change(Mutation::DelService { service: required_key(p)? }),
-        Cmd::Zero => Action::Change(Mutation::Zero { service: zero_target(p) }),
-        Cmd::AddDest => Action::Change(Mutation::AddDest { service: required_key(p)?, dest: dest_config(p)? }),
-        Cmd::EditDest => Action::Change(Mutation::EditDest { service: required_key(p)?, dest: dest_config(p)? }),
+        Cmd::Add => Action::Change(Mutation::AddService {
+            service: service_config(p)?,
+        }),
+        Cmd::Edit => Action::Change(Mutation::EditService {
+            service: service_config(p)?,
+        }),
+        Cmd::Del => Action::Change(Mutation::DelService {
+            service: required_key(p)?,
+        }),
+        Cmd::Zero => Action::Change(Mutation::Zero {
+            service: zero_target(p),
+        }),
+        Cmd::AddDest => Action::Change(Mutation::AddDest {
+            service: required_key(p)?,
+            dest: dest_config(p)?,
+        }),
+        Cmd::EditDest => Action::Change(Mutation::EditDest {
+            service: required_key(p)?,
+            dest: dest_config(p)?,
+        }),
         Cmd::DelDest => {
             let d = dest_config(p)?;
-            Action::Change(Mutation::DelDest { service: required_key(p)?, addr: d.addr, port: d.port })
+            Action::Change(Mutation::DelDest {
+                service: required_key(p)?,
+                addr: d.addr,
+                port: d.port,
+            })
         }
-        Cmd::Timeout => Action::Change(Mutation::SetTimeouts { timeouts: p.timeouts }),
+        Cmd::Timeout => Action::Change(Mutation::SetTimeouts {
+            timeouts: p.timeouts,
+        }),
         Cmd::StartDaemon => Action::StartDaemon(SyncDaemon {
             state: p.daemon.state.unwrap_or(rvs_api::DaemonState::Master),
             mcast_ifn: p.daemon.mcast_ifn.clone(),
@@ -242,7 +322,9 @@ fn action(p: &Parsed) -> Result<Action, Stop> {
             mcast_port: p.daemon.port,
             mcast_ttl: p.daemon.ttl,
         }),
-        Cmd::StopDaemon => Action::StopDaemon(p.daemon.state.unwrap_or(rvs_api::DaemonState::Master)),
+        Cmd::StopDaemon => {
+            Action::StopDaemon(p.daemon.state.unwrap_or(rvs_api::DaemonState::Master))
+        }
     })
 }
 
@@ -257,25 +339,53 @@ mod tests {
         }
         // Spot checks against ipvsadm's table.
         assert_eq!(COMMANDS_V_OPTIONS[Cmd::List.index()][opt::TUN_INFO], b' ');
-        assert_eq!(COMMANDS_V_OPTIONS[Cmd::AddDest.index()][opt::TUN_REMCSUM], b' ');
+        assert_eq!(
+            COMMANDS_V_OPTIONS[Cmd::AddDest.index()][opt::TUN_REMCSUM],
+            b' '
+        );
         assert_eq!(COMMANDS_V_OPTIONS[Cmd::Add.index()][opt::SCHED_FLAGS], b' ');
-        assert_eq!(COMMANDS_V_OPTIONS[Cmd::StartDaemon.index()][opt::SYNC_MAXLEN], b' ');
-        assert_eq!(COMMANDS_V_OPTIONS[Cmd::StopDaemon.index()][opt::SYNCID], b' ');
+        assert_eq!(
+            COMMANDS_V_OPTIONS[Cmd::StartDaemon.index()][opt::SYNC_MAXLEN],
+            b' '
+        );
+        assert_eq!(
+            COMMANDS_V_OPTIONS[Cmd::StopDaemon.index()][opt::SYNCID],
+            b' '
+        );
     }
 
     #[test]
     fn messages() {
         let e = generic_opt_check(Cmd::AddDest, 1 << opt::SERVICE).unwrap_err();
-        assert_eq!(e.stderr, "You need to supply the 'real-server' option for the 'add-server' command\n");
+        assert_eq!(
+            e.stderr,
+            "You need to supply the 'real-server' option for the 'add-server' command\n"
+        );
         let e = generic_opt_check(Cmd::Add, (1 << opt::SERVICE) | (1 << opt::WEIGHT)).unwrap_err();
-        assert_eq!(e.stderr, "Illegal 'weight' option with the 'add-service' command\n");
-        let e = generic_opt_check(Cmd::List, (1 << opt::CONNECTION) | (1 << opt::TIMEOUT)).unwrap_err();
-        assert_eq!(e.stderr, "The option 'timeout' conflicts with the 'connection' option in the 'list' command\n");
+        assert_eq!(
+            e.stderr,
+            "Illegal 'weight' option with the 'add-service' command\n"
+        );
+        let e =
+            generic_opt_check(Cmd::List, (1 << opt::CONNECTION) | (1 << opt::TIMEOUT)).unwrap_err();
+        assert_eq!(
+            e.stderr,
+            "The option 'timeout' conflicts with the 'connection' option in the 'list' command\n"
+        );
         let e = tunnel_opt_check(1, 1 << opt::TUN_TYPE).unwrap_err();
-        assert_eq!(e.stderr, "You need to supply the 'tun-port' option for the 'gue' tunnel type\n");
-        let e = tunnel_opt_check(1, (1 << opt::TUN_PORT) | (1 << opt::TUN_NOCSUM) | (1 << opt::TUN_CSUM))
-            .unwrap_err();
-        assert_eq!(e.stderr, "The option 'tun-csum' conflicts with the 'tun-nocsum' option in the 'gue' tunnel type\n");
+        assert_eq!(
+            e.stderr,
+            "You need to supply the 'tun-port' option for the 'gue' tunnel type\n"
+        );
+        let e = tunnel_opt_check(
+            1,
+            (1 << opt::TUN_PORT) | (1 << opt::TUN_NOCSUM) | (1 << opt::TUN_CSUM),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.stderr,
+            "The option 'tun-csum' conflicts with the 'tun-nocsum' option in the 'gue' tunnel type\n"
+        );
         assert!(tunnel_opt_check(0, 0).is_ok());
     }
 }

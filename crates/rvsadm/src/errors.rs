@@ -44,9 +44,17 @@ pub fn ipvs_strerror(func: Func, err: i32) -> String {
     use Func::*;
     let specific: &[(Func, i32, &str)] = &[
         (AddService, errno::EEXIST, "Service already exists"),
-        (AddService, errno::ENOENT, "Scheduler or persistence engine not found"),
+        (
+            AddService,
+            errno::ENOENT,
+            "Scheduler or persistence engine not found",
+        ),
         (UpdateService, errno::ESRCH, "No such service"),
-        (UpdateService, errno::ENOENT, "Scheduler or persistence engine not found"),
+        (
+            UpdateService,
+            errno::ENOENT,
+            "Scheduler or persistence engine not found",
+        ),
         (DelService, errno::ESRCH, "No such service"),
         (ZeroService, errno::ESRCH, "No such service"),
         (AddDest, errno::ESRCH, "Service not defined"),
@@ -63,11 +71,17 @@ pub fn ipvs_strerror(func: Func, err: i32) -> String {
     ];
     let any: &[(i32, &str)] = &[
         (errno::EPERM, "Permission denied (you must be root)"),
-        (errno::EINVAL, "Invalid operation.  Possibly wrong module version, address not unicast, ..."),
+        (
+            errno::EINVAL,
+            "Invalid operation.  Possibly wrong module version, address not unicast, ...",
+        ),
         (errno::ENOPROTOOPT, "Protocol not available"),
         (errno::ENOMEM, "Memory allocation problem"),
         (errno::EOPNOTSUPP, "Operation not supported with IPv6"),
-        (errno::EAFNOSUPPORT, "Operation not supported with specified address family"),
+        (
+            errno::EAFNOSUPPORT,
+            "Operation not supported with specified address family",
+        ),
         (errno::EMSGSIZE, "Module is wrong version"),
     ];
     if let Some((_, _, m)) = specific.iter().find(|(f, e, _)| *f == func && *e == err) {
@@ -104,9 +118,10 @@ pub fn message(func: Func, e: &ClientError) -> String {
 /// The message for an error answer.
 pub fn api_message(func: Func, a: &ApiError) -> String {
     match a.kind {
-        ErrorKind::Unsupported | ErrorKind::BadRequest | ErrorKind::BadVersion | ErrorKind::Internal => {
-            a.message.clone()
-        }
+        ErrorKind::Unsupported
+        | ErrorKind::BadRequest
+        | ErrorKind::BadVersion
+        | ErrorKind::Internal => a.message.clone(),
         _ => ipvs_strerror(func, a.errno),
     }
 }
@@ -117,11 +132,26 @@ mod tests {
 
     #[test]
     fn per_operation_messages() {
-        assert_eq!(ipvs_strerror(Func::AddService, errno::EEXIST), "Service already exists");
-        assert_eq!(ipvs_strerror(Func::AddDest, errno::ESRCH), "Service not defined");
-        assert_eq!(ipvs_strerror(Func::DelService, errno::ESRCH), "No such service");
-        assert_eq!(ipvs_strerror(Func::AddDest, errno::ENOENT), "No such file or directory");
-        assert_eq!(ipvs_strerror(Func::AddDest, 34), "Numerical result out of range");
+        assert_eq!(
+            ipvs_strerror(Func::AddService, errno::EEXIST),
+            "Service already exists"
+        );
+        assert_eq!(
+            ipvs_strerror(Func::AddDest, errno::ESRCH),
+            "Service not defined"
+        );
+        assert_eq!(
+            ipvs_strerror(Func::DelService, errno::ESRCH),
+            "No such service"
+        );
+        assert_eq!(
+            ipvs_strerror(Func::AddDest, errno::ENOENT),
+            "No such file or directory"
+        );
+        assert_eq!(
+            ipvs_strerror(Func::AddDest, 34),
+            "Numerical result out of range"
+        );
         assert_eq!(
             ipvs_strerror(Func::Flush, errno::EINVAL),
             "Invalid operation.  Possibly wrong module version, address not unicast, ..."

@@ -1,8 +1,6 @@
 //! Running a checked command against rvsd and printing its result or error, with
 //! ipvsadm's exit codes: 0 ok, 1 a listing failed, 255 the operation was refused.
 
-use std::io::Write;
-
 use rvs_api::{ClientError, ErrorKind, Op};
 
 use crate::Context;
@@ -26,7 +24,12 @@ fn print_out(ctx: &mut Context<'_>, text: &str) {
 
 /// Run `action`; `argv` is the command line it came from (its program name is used in
 /// hints), `reading_stdin` is true inside `-R`.
-pub(crate) fn execute(ctx: &mut Context<'_>, action: Action, argv: &[String], reading_stdin: bool) -> i32 {
+pub(crate) fn execute(
+    ctx: &mut Context<'_>,
+    action: Action,
+    argv: &[String],
+    reading_stdin: bool,
+) -> i32 {
     let prog = argv.first().map_or("ipvsadm", String::as_str).to_string();
     match action {
         Action::Restore if reading_stdin => ctx.emit(&Stop::tryhelp(&prog)),
@@ -125,7 +128,7 @@ fn list_all(ctx: &mut Context<'_>, fmt: Format) -> Result<i32, i32> {
     }
     match ctx.client()?.list_services() {
         Ok(services) => {
-            print_out(ctx, &format::table(None, services, fmt, names));
+            print_out(ctx, &format::table(services, fmt, names));
             Ok(0)
         }
         Err(e) => Err(fail(ctx, Func::GetServices, &e, 1)),

@@ -20,6 +20,7 @@ pub mod parse;
 pub mod popt;
 pub mod restore;
 pub mod sort;
+pub mod spec;
 pub mod usage;
 
 use std::io::{self, BufRead, Write};
@@ -58,7 +59,15 @@ impl<'a> Context<'a> {
         socket: impl Into<String>,
         connect: &'a mut Connector<'a>,
     ) -> Self {
-        Context { stdout, stderr, stdin, names, socket: socket.into(), connect, client: None }
+        Context {
+            stdout,
+            stderr,
+            stdin,
+            names,
+            socket: socket.into(),
+            connect,
+            client: None,
+        }
     }
 
     /// The connection to rvsd, opened on first use. On failure the ipvsadm-style message
@@ -96,7 +105,12 @@ impl<'a> Context<'a> {
 /// status.
 pub fn run(ctx: &mut Context<'_>, argv: &[String]) -> i32 {
     if argv.len() <= 1 {
-        return exec::execute(ctx, action::Action::ListAll(format::Format::NONE), argv, false);
+        return exec::execute(
+            ctx,
+            action::Action::ListAll(format::Format::NONE),
+            argv,
+            false,
+        );
     }
     process(ctx, argv, false)
 }

@@ -7,9 +7,12 @@ use rvs_api::{Transport, UnixTransport, socket_path};
 use rvsadm::{Context, SystemNames, run};
 
 fn main() {
-    let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let socket = socket_path();
-    let mut connect = || -> io::Result<Box<dyn Transport>> { Ok(Box::new(UnixTransport::connect(&socket)?)) };
+    let mut connect =
+        || -> io::Result<Box<dyn Transport>> { Ok(Box::new(UnixTransport::connect(&socket)?)) };
     let names = SystemNames::new();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -17,7 +20,14 @@ fn main() {
     let stdin = io::stdin();
     let mut input = stdin.lock();
     let code = {
-        let mut ctx = Context::new(&mut out, &mut err, &mut input, &names, socket.display().to_string(), &mut connect);
+        let mut ctx = Context::new(
+            &mut out,
+            &mut err,
+            &mut input,
+            &names,
+            socket.display().to_string(),
+            &mut connect,
+        );
         run(&mut ctx, &argv)
     };
     let _ = out.flush();

@@ -69,7 +69,10 @@ impl ServicesDb {
 
     /// The (official) name of a port.
     pub fn service_of(&self, port: u16, proto: &str) -> Option<String> {
-        self.lines.iter().find(|l| l.proto == proto && l.port == port).map(|l| l.name.clone())
+        self.lines
+            .iter()
+            .find(|l| l.proto == proto && l.port == port)
+            .map(|l| l.name.clone())
     }
 }
 
@@ -104,7 +107,11 @@ impl Names for SystemNames {
     }
 
     fn host_of(&self, addr: IpAddr) -> Option<String> {
-        self.hosts.borrow_mut().entry(addr).or_insert_with(|| dns_lookup::lookup_addr(&addr).ok()).clone()
+        self.hosts
+            .borrow_mut()
+            .entry(addr)
+            .or_insert_with(|| dns_lookup::lookup_addr(&addr).ok())
+            .clone()
     }
 
     fn port_of(&self, name: &str, proto: &str) -> Option<u16> {
@@ -134,11 +141,19 @@ impl TableNames {
                 let words: Vec<&str> = line.split('#').next()?.split_whitespace().collect();
                 let pos = words.iter().position(|w| w.parse::<IpAddr>().is_ok())?;
                 let addr = words[pos].parse().ok()?;
-                let names = words.iter().enumerate().filter(|(i, _)| *i != pos).map(|(_, w)| w.to_string()).collect();
+                let names = words
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != pos)
+                    .map(|(_, w)| w.to_string())
+                    .collect();
                 Some((addr, names))
             })
             .collect();
-        TableNames { hosts, services: ServicesDb::parse(services) }
+        TableNames {
+            hosts,
+            services: ServicesDb::parse(services),
+        }
     }
 }
 
@@ -151,7 +166,10 @@ impl Names for TableNames {
     }
 
     fn host_of(&self, addr: IpAddr) -> Option<String> {
-        self.hosts.iter().find(|(a, _)| *a == addr).and_then(|(_, n)| n.first().cloned())
+        self.hosts
+            .iter()
+            .find(|(a, _)| *a == addr)
+            .and_then(|(_, n)| n.first().cloned())
     }
 
     fn port_of(&self, name: &str, proto: &str) -> Option<u16> {
@@ -169,7 +187,8 @@ mod tests {
 
     #[test]
     fn services_first_match_and_aliases() {
-        let db = ServicesDb::parse("# c\nhttp 80/tcp www # web\nhttp 80/udp\nalt 80/tcp\nbad line\n");
+        let db =
+            ServicesDb::parse("# c\nhttp 80/tcp www # web\nhttp 80/udp\nalt 80/tcp\nbad line\n");
         assert_eq!(db.service_of(80, "tcp").as_deref(), Some("http"));
         assert_eq!(db.port_of("www", "tcp"), Some(80));
         assert_eq!(db.port_of("www", "udp"), None);
@@ -181,6 +200,9 @@ mod tests {
         let n = TableNames::new("203.0.113.1 one uno\n2001:db8::1 six\n", "");
         assert_eq!(n.addr_of("uno"), Some(Ipv4Addr::new(203, 0, 113, 1)));
         assert_eq!(n.addr_of("six"), None, "gethostbyname gives IPv4 only");
-        assert_eq!(n.host_of("2001:db8::1".parse().unwrap()).as_deref(), Some("six"));
+        assert_eq!(
+            n.host_of("2001:db8::1".parse().unwrap()).as_deref(),
+            Some("six")
+        );
     }
 }

@@ -147,7 +147,12 @@ pub struct OptSpec {
 }
 
 const fn o(long: &'static str, short: Option<char>, arg: ArgKind, tag: Tag) -> OptSpec {
-    OptSpec { long, short, arg, tag }
+    OptSpec {
+        long,
+        short,
+        arg,
+        tag,
+    }
 }
 
 use ArgKind::{None as N, Optional as O, Required as R};

@@ -27,6 +27,9 @@ impl PoptError {
     }
 }
 
+/// One scanned option: its tag and argument, or a popt error.
+pub type Scanned = Result<(Tag, Option<String>), PoptError>;
+
 /// Scans an argv (element 0 is the program name) one option at a time.
 #[derive(Debug)]
 pub struct Popt<'a> {
@@ -43,11 +46,17 @@ pub struct Popt<'a> {
 impl<'a> Popt<'a> {
     /// Start scanning after the program name.
     pub fn new(argv: &'a [String]) -> Self {
-        Popt { argv, next: 1, next_char: None, rest_leftover: false, leftovers: Vec::new() }
+        Popt {
+            argv,
+            next: 1,
+            next_char: None,
+            rest_leftover: false,
+            leftovers: Vec::new(),
+        }
     }
 
     /// The next option and its argument; `None` at the end of the line.
-    pub fn next_opt(&mut self) -> Option<Result<(Tag, Option<String>), PoptError>> {
+    pub fn next_opt(&mut self) -> Option<Scanned> {
         loop {
             let mut long_arg: Option<String> = None;
             let spec = if let Some((word, off)) = self.next_char.take() {
@@ -100,7 +109,11 @@ impl<'a> Popt<'a> {
     }
 
     /// Read the short option letter at (word, off) and remember where the bundle goes on.
-    fn short_at(&mut self, word: usize, off: usize) -> Result<&'static crate::options::OptSpec, PoptError> {
+    fn short_at(
+        &mut self,
+        word: usize,
+        off: usize,
+    ) -> Result<&'static crate::options::OptSpec, PoptError> {
         let text = &self.argv[word];
         let c = text[off..].chars().next().ok_or(PoptError::BadOpt)?;
         let spec = by_short(c).ok_or(PoptError::BadOpt)?;
@@ -111,7 +124,11 @@ impl<'a> Popt<'a> {
         Ok(spec)
     }
 
-    fn argument(&mut self, kind: ArgKind, long_arg: Option<String>) -> Result<Option<String>, PoptError> {
+    fn argument(
+        &mut self,
+        kind: ArgKind,
+        long_arg: Option<String>,
+    ) -> Result<Option<String>, PoptError> {
         let rest_of_bundle = self.next_char.map(|(w, off)| &self.argv[w][off..]);
         if kind == ArgKind::None {
             if long_arg.is_some() || rest_of_bundle.is_some_and(|r| r.starts_with('=')) {
@@ -127,7 +144,11 @@ impl<'a> Popt<'a> {
             return Ok(Some(rest.strip_prefix('=').unwrap_or(rest).to_string()));
         }
         let Some(word) = self.argv.get(self.next) else {
-            return if kind == ArgKind::Optional { Ok(None) } else { Err(PoptError::NoArg) };
+            return if kind == ArgKind::Optional {
+                Ok(None)
+            } else {
+                Err(PoptError::NoArg)
+            };
         };
         if kind == ArgKind::Optional && word.starts_with('-') {
             return Ok(None);
@@ -138,12 +159,18 @@ impl<'a> Popt<'a> {
 
     /// What popt names as the offending word (`poptBadOption`): the last word read.
     pub fn bad_option(&self) -> &str {
-        self.argv.get(self.next.saturating_sub(1)).map_or("", String::as_str)
+        self.argv
+            .get(self.next.saturating_sub(1))
+            .map_or("", String::as_str)
     }
 
     /// Take the next leftover (non-option) word, in order (`poptGetArg`).
     pub fn take_leftover(&mut self) -> Option<String> {
-        if self.leftovers.is_empty() { None } else { Some(self.leftovers.remove(0)) }
+        if self.leftovers.is_empty() {
+            None
+        } else {
+            Some(self.leftovers.remove(0))
+        }
     }
 }
 
@@ -151,8 +178,11 @@ impl<'a> Popt<'a> {
 mod tests {
     use super::*;
 
-    fn scan(args: &[&str]) -> (Vec<Result<(Tag, Option<String>), PoptError>>, Vec<String>) {
-        let argv: Vec<String> = std::iter::once("ipvsadm").chain(args.iter().copied()).map(String::from).collect();
+    fn scan(args: &[&str]) -> (Vec<Scanned>, Vec<String>) {
+        let argv: Vec<String> = std::iter::once("ipvsadm")
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect();
         let mut p = Popt::new(&argv);
         let mut out = Vec::new();
         while let Some(r) = p.next_opt() {
@@ -169,7 +199,7 @@ mod tests {
         (out, left)
     }
 
-    fn ok(tag: Tag, arg: Option<&str>) -> Result<(Tag, Option<String>), PoptError> {
+    fn ok(tag: Tag, arg: Option<&str>) -> Scanned {
         Ok((tag, arg.map(String::from)))
     }
 
@@ -192,7 +222,13 @@ mod tests {
             assert_eq!(o, vec![ok(Tag::TcpService, Some("1.2.3.4:80"))], "{args:?}");
         }
         let (o, _) = scan(&["-At", "1.2.3.4:80"]);
-        assert_eq!(o, vec![ok(Tag::AddService, None), ok(Tag::TcpService, Some("1.2.3.4:80"))]);
+        assert_eq!(
+            o,
+            vec![
+                ok(Tag::AddService, None),
+                ok(Tag::TcpService, Some("1.2.3.4:80"))
+            ]
+        );
     }
 
     #[test]
@@ -200,8 +236,14 @@ mod tests {
         assert_eq!(scan(&["-p"]).0, vec![ok(Tag::Persistent, None)]);
         assert_eq!(scan(&["-p", "60"]).0, vec![ok(Tag::Persistent, Some("60"))]);
         assert_eq!(scan(&["-p60"]).0, vec![ok(Tag::Persistent, Some("60"))]);
-        assert_eq!(scan(&["--persistent=60"]).0, vec![ok(Tag::Persistent, Some("60"))]);
-        assert_eq!(scan(&["-p", "-M", "x"]).0, vec![ok(Tag::Persistent, None), ok(Tag::Netmask, Some("x"))]);
+        assert_eq!(
+            scan(&["--persistent=60"]).0,
+            vec![ok(Tag::Persistent, Some("60"))]
+        );
+        assert_eq!(
+            scan(&["-p", "-M", "x"]).0,
+            vec![ok(Tag::Persistent, None), ok(Tag::Netmask, Some("x"))]
+        );
     }
 
     #[test]
@@ -212,11 +254,18 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(scan(&["--foo"]).0, vec![Err(PoptError::BadOpt)]);
-        assert_eq!(scan(&["-Lq"]).0, vec![ok(Tag::List, None), Err(PoptError::BadOpt)]);
+        assert_eq!(
+            scan(&["-Lq"]).0,
+            vec![ok(Tag::List, None), Err(PoptError::BadOpt)]
+        );
         assert_eq!(scan(&["-t"]).0, vec![Err(PoptError::NoArg)]);
         assert_eq!(scan(&["--list=x"]).0, vec![Err(PoptError::UnwantedArg)]);
         assert_eq!(scan(&["-L=x"]).0, vec![Err(PoptError::UnwantedArg)]);
-        assert_eq!(scan(&["--lis"]).0, vec![Err(PoptError::BadOpt)], "no abbreviations");
+        assert_eq!(
+            scan(&["--lis"]).0,
+            vec![Err(PoptError::BadOpt)],
+            "no abbreviations"
+        );
     }
 
     #[test]
@@ -228,7 +277,9 @@ mod tests {
 
     #[test]
     fn bad_option_is_the_last_word_read() {
-        let argv: Vec<String> = ["ipvsadm", "-L", "--start-daemon", "master"].map(String::from).to_vec();
+        let argv: Vec<String> = ["ipvsadm", "-L", "--start-daemon", "master"]
+            .map(String::from)
+            .to_vec();
         let mut p = Popt::new(&argv);
         p.next_opt();
         p.next_opt();

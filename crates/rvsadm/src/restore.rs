@@ -6,8 +6,6 @@
 //! line number) and nothing is applied. The changes then go to rvsd as one `apply`, all or
 //! nothing; listing commands in the input split it into consecutive batches.
 
-use std::io::{Read, Write};
-
 use rvs_api::{ClientError, Mutation};
 
 use crate::Context;
@@ -31,8 +29,17 @@ pub fn split_lines(input: &str) -> Vec<(usize, Vec<String>)> {
         .collect()
 }
 
-/// What the input asks for, line by line, or the first line that cannot run.
-pub fn plan(input: &str, prog: &str, names: &dyn crate::Names) -> (Vec<(usize, Action)>, Option<(usize, Stop)>) {
+/// What a restore input asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The actions of the lines that parsed, with their line numbers.
+    pub steps: Vec<(usize, Action)>,
+    /// The first line that ends the run (an error, or `-h` / `-v`), if any.
+    pub stop: Option<(usize, Stop)>,
+}
+
+/// What the input asks for, line by line, up to the first line that cannot run.
+pub fn plan(input: &str, prog: &str, names: &dyn crate::Names) -> Plan {
     let mut steps = Vec::new();
     for (n, words) in split_lines(input) {
         let mut argv = Vec::with_capacity(words.len() + 1);
@@ -40,12 +47,22 @@ pub fn plan(input: &str, prog: &str, names: &dyn crate::Names) -> (Vec<(usize, A
         argv.extend(words);
         match crate::parse::parse(&argv, names).and_then(crate::check::check) {
             // `-R` inside `-R` is refused with the "Try ..." hint, as ipvsadm does.
-            Ok(Action::Restore) => return (steps, Some((n, Stop::tryhelp(prog)))),
+            Ok(Action::Restore) => {
+                return Plan {
+                    steps,
+                    stop: Some((n, Stop::tryhelp(prog))),
+                };
+            }
             Ok(a) => steps.push((n, a)),
-            Err(stop) => return (steps, Some((n, stop))),
+            Err(stop) => {
+                return Plan {
+                    steps,
+                    stop: Some((n, stop)),
+                };
+            }
         }
     }
-    (steps, None)
+    Plan { steps, stop: None }
 }
 
 /// Run `-R` on the context's standard input.
@@ -56,12 +73,15 @@ pub fn restore(ctx: &mut Context<'_>, prog: &str) -> i32 {
         return 1;
     }
     let input = String::from_utf8_lossy(&bytes);
-    let (steps, stop) = plan(&input, prog, ctx.names);
+    let Plan { steps, stop } = plan(&input, prog, ctx.names);
     if let Some((n, s)) = &stop
         && s.code != 0
     {
         let code = ctx.emit(s);
-        let _ = writeln!(ctx.stderr, "Restore failed at line {n}; nothing was applied.");
+        let _ = writeln!(
+            ctx.stderr,
+            "Restore failed at line {n}; nothing was applied."
+        );
         return code;
     }
     let mut i = 0;
@@ -100,9 +120,15 @@ pub fn restore(ctx: &mut Context<'_>, prog: &str) -> i32 {
             let _ = writeln!(ctx.stderr, "{msg}");
             let line = batch[idx].0;
             if applied_any {
-                let _ = writeln!(ctx.stderr, "Restore failed at line {line}; nothing from line {first_line} on was applied.");
+                let _ = writeln!(
+                    ctx.stderr,
+                    "Restore failed at line {line}; nothing from line {first_line} on was applied."
+                );
             } else {
-                let _ = writeln!(ctx.stderr, "Restore failed at line {line}; nothing was applied.");
+                let _ = writeln!(
+                    ctx.stderr,
+                    "Restore failed at line {line}; nothing was applied."
+                );
             }
             return 255;
         }

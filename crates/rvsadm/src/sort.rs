@@ -16,7 +16,9 @@ fn words(addr: IpAddr) -> [u32; 4] {
         IpAddr::V4(a) => [u32::from(a), 0, 0, 0],
         IpAddr::V6(a) => {
             let o = a.octets();
-            core::array::from_fn(|i| u32::from_be_bytes([o[4 * i], o[4 * i + 1], o[4 * i + 2], o[4 * i + 3]]))
+            core::array::from_fn(|i| {
+                u32::from_be_bytes([o[4 * i], o[4 * i + 1], o[4 * i + 2], o[4 * i + 3]])
+            })
         }
     }
 }
@@ -31,7 +33,10 @@ fn diff(a: u32, b: u32) -> i32 {
 fn cmp_addr(a: IpAddr, b: IpAddr) -> i32 {
     let (wa, wb) = (words(a), words(b));
     let n = if a.is_ipv6() { 4 } else { 1 };
-    (0..n).map(|i| diff(wa[i], wb[i])).find(|r| *r != 0).unwrap_or(0)
+    (0..n)
+        .map(|i| diff(wa[i], wb[i]))
+        .find(|r| *r != 0)
+        .unwrap_or(0)
 }
 
 /// AF_INET / AF_INET6 numbers.
@@ -73,7 +78,11 @@ fn cmp_services(a: &ServiceEntry, b: &ServiceEntry) -> i32 {
 /// `ipvs_cmp_dests`.
 fn cmp_dests(a: &DestEntry, b: &DestEntry) -> i32 {
     let r = cmp_addr(a.dest.addr, b.dest.addr);
-    if r != 0 { r } else { i32::from(a.dest.port) - i32::from(b.dest.port) }
+    if r != 0 {
+        r
+    } else {
+        i32::from(a.dest.port) - i32::from(b.dest.port)
+    }
 }
 
 /// glibc's `msort`: split in halves (the first one smaller for odd lengths), sort both,

@@ -2,7 +2,6 @@
 //! errors), pushed to the data plane after every change and saved to the state file.
 
 use core::net::IpAddr;
-use std::sync::Arc;
 
 use rvs_api::{
     ApiError, Backend, ConnEntry, DaemonState, DestEntry, ErrorKind, Info, Mutation, ServiceEntry, SyncDaemon,

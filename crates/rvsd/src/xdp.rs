@@ -98,7 +98,7 @@ impl Engine for XdpEngine {
                     let conns = d.dest_conns(*id).unwrap_or_default();
                     r.dests.insert(*id, (st, conns));
                 }
-                r.connections = d.connection_count() as u64;
+                r.connections = d.conn_count() as u64;
                 r
             },
             WORKER_TIMEOUT,
@@ -120,7 +120,7 @@ impl Engine for XdpEngine {
 
     fn connections(&self) -> anyhow::Result<Vec<ConnEntry>> {
         let now = self.dp.now();
-        let per_worker = self.dp.query(move |d: &mut Director| d.connections(now), WORKER_TIMEOUT)?;
-        Ok(per_worker.into_iter().flatten().map(crate::conns::to_entry).collect())
+        let per_worker = self.dp.query(move |d: &mut Director| crate::conns::entries(d, now), WORKER_TIMEOUT)?;
+        Ok(per_worker.into_iter().flatten().collect())
     }
 }

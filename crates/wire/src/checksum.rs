@@ -18,11 +18,13 @@ pub use crate::crc32c::{crc32c, crc32c_update};
 
 /// Folds a wide ones'-complement accumulator to 16 bits with end-around carry.
 #[inline]
-pub fn fold(mut sum: u64) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
+pub fn fold(sum: u64) -> u16 {
+    // Four fixed steps, no loop: < 2^33, then < 0x2ffff, then <= 0x10001, then <= 0xffff.
+    let s = (sum & 0xffff_ffff) + (sum >> 32);
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    s as u16
 }
 
 /// Ones'-complement sum of `bytes` as big-endian 16-bit words (odd tail padded with zero),
@@ -235,6 +237,15 @@ mod test {
             }
             assert_eq!(data(&b[..len]), fold(s), "len {len}");
         }
+    }
+
+    #[test]
+    fn fold_extremes() {
+        assert_eq!(fold(u64::MAX), 0xffff);
+        assert_eq!(fold(0), 0);
+        assert_eq!(fold(0x1_0000), 1);
+        assert_eq!(fold(0xffff_ffff), 0xffff);
+        assert_eq!(fold(0x1_ffff_fffe), 0xffff);
     }
 
     #[test]

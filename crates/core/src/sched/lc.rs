@@ -18,17 +18,18 @@ impl Scheduler for LeastConnection {
     fn update(&mut self, _: &[DestView]) {}
 
     fn schedule(&mut self, dests: &[DestView], _: &SchedInput, _: Instant) -> Option<usize> {
-        let mut best: Option<(usize, u64)> = None;
-        for (i, d) in dests.iter().enumerate() {
-            if !d.usable() {
-                continue;
-            }
+        let mut usable = dests.iter().enumerate().filter(|(_, d)| d.usable());
+        let (mut best, first) = usable.next()?;
+        let mut least = first.overhead();
+        for (i, d) in usable {
             let oh = d.overhead();
-            if best.is_none_or(|(_, b)| oh < b) {
-                best = Some((i, oh));
+            if oh < least {
+                // Rare after the first few: a predicted branch beats a dependent cmov chain.
+                core::hint::cold_path();
+                (best, least) = (i, oh);
             }
         }
-        best.map(|(i, _)| i)
+        Some(best)
     }
 }
 

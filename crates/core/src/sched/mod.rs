@@ -193,18 +193,20 @@ pub(crate) fn weighted_least(
     dests: &[DestView],
     overhead: impl Fn(&DestView) -> u64,
 ) -> Option<usize> {
-    let mut best: Option<(usize, u64, i32)> = None;
-    for (i, d) in dests.iter().enumerate() {
-        if !d.usable() {
-            continue;
-        }
+    let mut usable = dests.iter().enumerate().filter(|(_, d)| d.usable());
+    let (mut best, first) = usable.next()?;
+    let (mut b_oh, mut b_w) = (overhead(first), first.weight);
+    for (i, d) in usable {
         let oh = overhead(d);
-        match best {
-            Some((_, b_oh, b_w)) if !lighter(oh, d.weight, b_oh, b_w) => {}
-            _ => best = Some((i, oh, d.weight)),
+        if lighter(oh, d.weight, b_oh, b_w) {
+            // A new best is rare after the first few destinations. Saying so makes this a
+            // predicted branch rather than a conditional move, which would chain every
+            // iteration's multiply to the previous one's result.
+            core::hint::cold_path();
+            (best, b_oh, b_w) = (i, oh, d.weight);
         }
     }
-    best.map(|(i, _, _)| i)
+    Some(best)
 }
 
 /// Maps stable destination ids to their position in the current list, so per-service state

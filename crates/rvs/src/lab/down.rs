@@ -48,6 +48,14 @@ pub fn down(name: &str, kill_all: bool) -> Result<DownReport> {
         match exec::run("ip", &["netns", "pids", &netns]) {
             Ok(out) => {
                 for pid in out.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+                    // A built-in server whose PID file was never written is still ours.
+                    if state::is_our_server(pid, &netns) {
+                        match state::stop(pid) {
+                            Ok(()) => report.stopped.push((role.as_str().to_string(), pid)),
+                            Err(e) => failures.push(e.to_string()),
+                        }
+                        continue;
+                    }
                     if !kill_all {
                         report.left_running.push((netns.clone(), pid));
                         continue;

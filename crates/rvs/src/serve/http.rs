@@ -204,9 +204,7 @@ mod tests {
     use super::*;
 
     fn peer() -> SocketAddr {
-        "203.0.113.2:40000"
-            .parse()
-            .unwrap_or_else(|_| unreachable!())
+        SocketAddr::from(([203, 0, 113, 2], 40000))
     }
 
     #[test]

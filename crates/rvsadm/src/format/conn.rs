@@ -27,7 +27,11 @@ pub fn list_connections(conns: &[ConnEntry], format: Format, names: &dyn Names) 
             "state", "source", "virtual", "destination", "pe name"
         );
     } else {
-        let _ = writeln!(out, "pro expire {:<11} {:<18} {:<18} destination", "state", "source", "virtual");
+        let _ = writeln!(
+            out,
+            "pro expire {:<11} {:<18} {:<18} destination",
+            "state", "source", "virtual"
+        );
     }
     for c in conns {
         let proto = protocol_number(&c.protocol);
@@ -47,8 +51,11 @@ pub fn list_connections(conns: &[ConnEntry], format: Format, names: &dyn Names) 
                 );
             }
             _ => {
-                let _ =
-                    writeln!(out, "{:<3} {expire:<6} {:<11} {cname:<18} {vname:<18} {dname}", c.protocol, c.state);
+                let _ = writeln!(
+                    out,
+                    "{:<3} {expire:<6} {:<11} {cname:<18} {vname:<18} {dname}",
+                    c.protocol, c.state
+                );
             }
         }
     }

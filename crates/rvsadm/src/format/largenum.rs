@@ -32,8 +32,8 @@ mod tests {
         assert_eq!(largenum(99_999_999, Format::NONE), " 99999999");
         assert_eq!(largenum(123_456_789, Format::NONE), "  123456K");
         assert_eq!(largenum(1_234_567_890, Format::NONE), "    1234M");
-        assert_eq!(largenum(123_456_789_012, Format::NONE), "      123G");
-        assert_eq!(largenum(u64::MAX, Format::NONE), " 18446744T");
+        assert_eq!(largenum(123_456_789_012, Format::NONE), "     123G");
+        assert_eq!(largenum(u64::MAX, Format::NONE), "18446744T");
         assert_eq!(largenum(1_234_567_890, Format::EXACT), " 1234567890");
         assert_eq!(largenum(5, Format::EXACT), "        5");
     }

@@ -21,7 +21,10 @@ pub fn header(info: &Info) -> String {
 
 /// `Timeout (tcp tcpfin udp): 900 120 300`.
 pub fn timeouts(t: &Timeouts) -> String {
-    format!("Timeout (tcp tcpfin udp): {} {} {}\n", t.tcp as i32, t.tcp_fin as i32, t.udp as i32)
+    format!(
+        "Timeout (tcp tcpfin udp): {} {} {}\n",
+        t.tcp as i32, t.tcp_fin as i32, t.udp as i32
+    )
 }
 
 /// One line per running sync daemon (master first, then backup).
@@ -30,7 +33,13 @@ pub fn daemons(list: &[SyncDaemon]) -> String {
     let mut sorted: Vec<&SyncDaemon> = list.iter().collect();
     sorted.sort_by_key(|d| d.state != rvs_api::DaemonState::Master);
     for d in sorted {
-        let _ = write!(out, "{} sync daemon (mcast={}, syncid={}", d.state.name(), d.mcast_ifn, d.syncid);
+        let _ = write!(
+            out,
+            "{} sync daemon (mcast={}, syncid={}",
+            d.state.name(),
+            d.mcast_ifn,
+            d.syncid
+        );
         if d.sync_maxlen != 0 {
             let _ = write!(out, ", maxlen={}", d.sync_maxlen);
         }

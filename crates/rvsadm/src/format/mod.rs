@@ -13,8 +13,8 @@ use core::ops::{BitOr, BitOrAssign};
 pub use conn::list_connections;
 pub use largenum::largenum;
 pub use misc::{daemons, header, timeouts};
-pub use service::{service_entry, title};
 pub(crate) use service::family as service_family;
+pub use service::{service_entry, title};
 
 use rvs_api::ServiceEntry;
 use rvs_core::model::ServiceKey;
@@ -81,13 +81,21 @@ pub(crate) fn cut(mut s: String, max: usize) -> String {
 
 /// ipvsadm's `addrport_to_anyname`: `addr:port` (IPv6 in brackets), with names unless
 /// numeric, in a 60-byte buffer.
-pub fn addrport(addr: IpAddr, port: u16, protocol: u8, format: Format, names: &dyn Names) -> String {
+pub fn addrport(
+    addr: IpAddr,
+    port: u16,
+    protocol: u8,
+    format: Format,
+    names: &dyn Names,
+) -> String {
     let (open, close) = if addr.is_ipv4() { ("", "") } else { ("[", "]") };
     let s = if format.has(Format::NUMERIC) {
         format!("{open}{}{close}:{port}", ntop(addr))
     } else {
         let host = names.host_of(addr).unwrap_or_else(|| ntop(addr));
-        let service = proto_name(protocol).and_then(|p| names.service_of(port, p)).unwrap_or_else(|| port.to_string());
+        let service = proto_name(protocol)
+            .and_then(|p| names.service_of(port, p))
+            .unwrap_or_else(|| port.to_string());
         format!("{open}{host}{close}:{service}")
     };
     cut(s, 59)
@@ -101,13 +109,10 @@ pub fn service_protocol(key: &ServiceKey) -> u8 {
     }
 }
 
-/// The whole table: header (not for `-S`), title, then every service with its servers;
+/// The whole table after the header line: title, then every service with its servers;
 /// sorted unless `--nosort`.
-pub fn table(info_header: Option<&str>, mut services: Vec<ServiceEntry>, format: Format, names: &dyn Names) -> String {
+pub fn table(mut services: Vec<ServiceEntry>, format: Format, names: &dyn Names) -> String {
     let mut out = String::new();
-    if let Some(h) = info_header {
-        out.push_str(h);
-    }
     if !format.has(Format::NOSORT) {
         crate::sort::sort_services(&mut services);
     }

@@ -15,15 +15,29 @@ pub fn title(format: Format) -> String {
     const PROT: &str = "Prot LocalAddress:Port";
     const REMOTE: &str = "  -> RemoteAddress:Port";
     if format.has(Format::STATS) {
-        format!("{PROT:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n{REMOTE}\n", "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes")
+        format!(
+            "{PROT:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n{REMOTE}\n",
+            "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes"
+        )
     } else if format.has(Format::RATE) {
-        format!("{PROT:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n{REMOTE}\n", "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS")
+        format!(
+            "{PROT:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n{REMOTE}\n",
+            "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS"
+        )
     } else if format.has(Format::THRESHOLDS) {
-        format!("{PROT:<33} {:<10} {:<10} {:<10} {:<10}\n{REMOTE}\n", "Uthreshold", "Lthreshold", "ActiveConn", "InActConn")
+        format!(
+            "{PROT:<33} {:<10} {:<10} {:<10} {:<10}\n{REMOTE}\n",
+            "Uthreshold", "Lthreshold", "ActiveConn", "InActConn"
+        )
     } else if format.has(Format::PERSISTENTCONN) {
-        format!("{PROT:<33} {:<9} {:<11} {:<10} {:<10}\n{REMOTE}\n", "Weight", "PersistConn", "ActiveConn", "InActConn")
+        format!(
+            "{PROT:<33} {:<9} {:<11} {:<10} {:<10}\n{REMOTE}\n",
+            "Weight", "PersistConn", "ActiveConn", "InActConn"
+        )
     } else if format.has(Format::TUN_INFO) {
-        format!("{PROT} Scheduler Flags\n{REMOTE}           Forward TunnelInfo    Weight ActiveConn InActConn\n")
+        format!(
+            "{PROT} Scheduler Flags\n{REMOTE}           Forward TunnelInfo    Weight ActiveConn InActConn\n"
+        )
     } else if format.has(Format::RULE) {
         String::new()
     } else {
@@ -35,11 +49,27 @@ pub fn title(format: Format) -> String {
 pub(crate) fn sched_flags(cfg: &ServiceConfig) -> String {
     let f = cfg.sched_flags.0;
     let names: [(u32, &str); 3] = match cfg.scheduler.as_str() {
-        "sh" => [(SchedFlags::SCHED1, "sh-fallback"), (SchedFlags::SCHED2, "sh-port"), (0, "")],
-        "mh" => [(SchedFlags::SCHED1, "mh-fallback"), (SchedFlags::SCHED2, "mh-port"), (0, "")],
-        _ => [(SchedFlags::SCHED1, "flag-1"), (SchedFlags::SCHED2, "flag-2"), (SchedFlags::SCHED3, "flag-3")],
+        "sh" => [
+            (SchedFlags::SCHED1, "sh-fallback"),
+            (SchedFlags::SCHED2, "sh-port"),
+            (0, ""),
+        ],
+        "mh" => [
+            (SchedFlags::SCHED1, "mh-fallback"),
+            (SchedFlags::SCHED2, "mh-port"),
+            (0, ""),
+        ],
+        _ => [
+            (SchedFlags::SCHED1, "flag-1"),
+            (SchedFlags::SCHED2, "flag-2"),
+            (SchedFlags::SCHED3, "flag-3"),
+        ],
     };
-    let set: Vec<&str> = names.iter().filter(|(bit, _)| *bit != 0 && f & bit != 0).map(|(_, n)| *n).collect();
+    let set: Vec<&str> = names
+        .iter()
+        .filter(|(bit, _)| *bit != 0 && f & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
     set.join(",")
 }
 
@@ -62,7 +92,11 @@ pub(crate) fn family(key: &ServiceKey) -> Family {
 pub(crate) fn mask_text(key: &ServiceKey, prefix: u8) -> Option<String> {
     match family(key) {
         Family::Inet if prefix < 32 => {
-            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix))
+            };
             Some(core::net::Ipv4Addr::from(m).to_string())
         }
         Family::Inet6 if prefix != 128 => Some(prefix.to_string()),
@@ -85,7 +119,11 @@ pub(crate) fn service_name(key: &ServiceKey, format: Format, names: &dyn Names) 
                 (false, Family::Inet) => format!("FWM  {mark}"),
             }
         }
-        ServiceKey::Addr { protocol, addr, port } => {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => {
             let vname = addrport(addr, port, protocol.number(), format, names);
             if rule {
                 let opt = match protocol.number() {
@@ -146,7 +184,11 @@ fn dest_line(out: &mut String, d: &DestEntry, dname: &str, format: Format) {
         out.push('\n');
     } else if format.has(Format::RATE) {
         let r = d.rates;
-        let _ = write!(out, "  -> {dname:<28} {:>8} {:>8} {:>8}", r.cps, r.inpps, r.outpps);
+        let _ = write!(
+            out,
+            "  -> {dname:<28} {:>8} {:>8} {:>8}",
+            r.cps, r.inpps, r.outpps
+        );
         out.push_str(&largenum(r.inbps, format));
         out.push_str(&largenum(r.outbps, format));
         out.push('\n');
