@@ -22,6 +22,8 @@ impl Scheduler for WeightedFailover {
         let mut hw = 0;
         for (i, d) in dests.iter().enumerate() {
             if !d.overloaded && d.weight > hw {
+                // Rare after the first few: a predicted branch beats a dependent cmov chain.
+                core::hint::cold_path();
                 best = Some(i);
                 hw = d.weight;
             }

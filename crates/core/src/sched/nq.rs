@@ -19,20 +19,24 @@ impl Scheduler for NeverQueue {
     fn update(&mut self, _: &[DestView]) {}
 
     fn schedule(&mut self, dests: &[DestView], _: &SchedInput, _: Instant) -> Option<usize> {
-        let mut best: Option<(usize, u64, i32)> = None;
-        for (i, d) in dests.iter().enumerate() {
-            if !d.usable() {
-                continue;
-            }
+        let mut usable = dests.iter().enumerate().filter(|(_, d)| d.usable());
+        let (mut best, first) = usable.next()?;
+        if first.active == 0 {
+            return Some(best);
+        }
+        let (mut b_oh, mut b_w) = (expected_delay(first), first.weight);
+        for (i, d) in usable {
             if d.active == 0 {
                 return Some(i);
             }
             let oh = expected_delay(d);
-            if best.is_none_or(|(_, b_oh, b_w)| lighter(oh, d.weight, b_oh, b_w)) {
-                best = Some((i, oh, d.weight));
+            if lighter(oh, d.weight, b_oh, b_w) {
+                // Rare after the first few: a predicted branch beats a dependent cmov chain.
+                core::hint::cold_path();
+                (best, b_oh, b_w) = (i, oh, d.weight);
             }
         }
-        best.map(|(i, _, _)| i)
+        Some(best)
     }
 }
 

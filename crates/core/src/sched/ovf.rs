@@ -26,6 +26,8 @@ impl Scheduler for WeightedOverflow {
                 continue;
             }
             if best.is_none_or(|(_, hw)| w > hw) {
+                // Rare after the first few: a predicted branch beats a dependent cmov chain.
+                core::hint::cold_path();
                 best = Some((i, w));
             }
         }

@@ -66,27 +66,19 @@ impl Scheduler for PowerOfTwoChoices {
             return None;
         }
         // Both draws are inclusive of `total`, as in the kernel (get_random_u32_below(total+1)),
-        // so 0 lands on the first usable destination.
-        let mut r1 = self.rng.below(total + 1) as i64;
-        let mut r2 = self.rng.below(total + 1) as i64;
-        let mut c1: Option<usize> = None;
-        let mut c2: Option<usize> = None;
-        for (i, d) in dests.iter().enumerate() {
-            if !d.usable() {
-                continue;
-            }
-            r1 -= i64::from(d.weight);
-            r2 -= i64::from(d.weight);
-            if r1 <= 0 && c1.is_none() {
-                c1 = Some(i);
-            }
-            if r2 <= 0 && c2.is_none() {
-                c2 = Some(i);
-            }
-            if c1.is_some() && c2.is_some() {
-                break;
-            }
-        }
+        // so 0 lands on the first usable destination. A draw picks the first usable
+        // destination at which the running weight sum reaches it (the kernel subtracts
+        // weights until the draw is <= 0).
+        let pick = |r: u64| {
+            let mut sum = 0u64;
+            dests.iter().position(|d| {
+                sum += if d.usable() { d.weight as u64 } else { 0 };
+                d.usable() && sum >= r
+            })
+        };
+        let r1 = self.rng.below(total + 1);
+        let r2 = self.rng.below(total + 1);
+        let (c1, c2) = (pick(r1), pick(r2));
         // Draws never exceed the total, so both are found; c2 replaces c1 only if lighter.
         let (a, b) = (c1?, c2?);
         let (da, db) = (&dests[a], &dests[b]);
