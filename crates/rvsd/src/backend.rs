@@ -4,8 +4,8 @@
 use core::net::IpAddr;
 
 use rvs_api::{
-    ApiError, Backend, ConnEntry, DaemonState, DestEntry, ErrorKind, Info, Mutation, ServiceEntry, SyncDaemon,
-    errno,
+    ApiError, Backend, ConnEntry, DaemonState, DestEntry, ErrorKind, Info, Mutation, ServiceEntry,
+    SyncDaemon, errno,
 };
 use rvs_core::config::{Config, Service};
 use rvs_core::model::{DestConfig, ServiceConfig, ServiceKey, Timeouts};
@@ -26,21 +26,37 @@ pub struct RvsdBackend {
 impl RvsdBackend {
     /// A backend with an empty table driving `engine`, saving to `state` when given.
     pub fn new(engine: Box<dyn Engine>, state: Option<StateFile>) -> Self {
-        RvsdBackend { config: Config::new(), engine, state }
+        RvsdBackend {
+            config: Config::new(),
+            engine,
+            state,
+        }
     }
 
     /// Load the state file (if any) and install it. A state file that does not load is an
     /// error: rvsd refuses to start with a half configuration.
     pub fn restore(&mut self) -> anyhow::Result<usize> {
-        let Some(state) = &self.state else { return Ok(0) };
-        let Some(text) = state.load()? else { return Ok(0) };
+        let Some(state) = &self.state else {
+            return Ok(0);
+        };
+        let Some(text) = state.load()? else {
+            return Ok(0);
+        };
         let ops: Vec<Mutation> = serde_json::from_str::<SavedState>(&text)
-            .map_err(|e| anyhow::anyhow!("{}: not an rvsd state file: {e}", state.path().display()))?
+            .map_err(|e| {
+                anyhow::anyhow!("{}: not an rvsd state file: {e}", state.path().display())
+            })?
             .ops;
         let mut config = Config::new();
         for (i, op) in ops.iter().enumerate() {
-            apply_to_config(&mut config, op)
-                .map_err(|e| anyhow::anyhow!("{}: change {} fails: {}", state.path().display(), i + 1, e.message))?;
+            apply_to_config(&mut config, op).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: change {} fails: {}",
+                    state.path().display(),
+                    i + 1,
+                    e.message
+                )
+            })?;
         }
         self.config = config;
         self.engine.install(&self.config.snapshot())?;
@@ -49,10 +65,20 @@ impl RvsdBackend {
 
     /// Save the table to the state file, if rvsd keeps one.
     fn save(&self) -> Result<(), ApiError> {
-        let Some(state) = &self.state else { return Ok(()) };
-        let saved = SavedState { rvsd_state: 1, ops: config_as_ops(&self.config) };
-        let text = serde_json::to_string_pretty(&saved)
-            .map_err(|e| ApiError::new(ErrorKind::Internal, errno::EIO, format!("cannot encode state: {e}")))?;
+        let Some(state) = &self.state else {
+            return Ok(());
+        };
+        let saved = SavedState {
+            rvsd_state: 1,
+            ops: config_as_ops(&self.config),
+        };
+        let text = serde_json::to_string_pretty(&saved).map_err(|e| {
+            ApiError::new(
+                ErrorKind::Internal,
+                errno::EIO,
+                format!("cannot encode state: {e}"),
+            )
+        })?;
         state.store(&text).map_err(|e| {
             tracing::error!("cannot save state to {}: {e}", state.path().display());
             ApiError::new(
@@ -65,7 +91,10 @@ impl RvsdBackend {
 
     /// Run `change` on a copy of the table. Only when it succeeds and the data plane takes
     /// the result does it become the table; then it is saved.
-    fn change(&mut self, change: impl FnOnce(&mut Config) -> Result<(), ApiError>) -> Result<(), ApiError> {
+    fn change(
+        &mut self,
+        change: impl FnOnce(&mut Config) -> Result<(), ApiError>,
+    ) -> Result<(), ApiError> {
         let mut next = self.config.clone();
         change(&mut next)?;
         if let Err(e) = self.engine.install(&next.snapshot()) {
@@ -73,17 +102,23 @@ impl RvsdBackend {
             if let Err(again) = self.engine.install(&self.config.snapshot()) {
                 tracing::error!("restoring the previous configuration failed: {again:#}");
             }
-            return Err(ApiError::new(ErrorKind::Internal, errno::EIO, format!("data plane: {e:#}")));
+            return Err(ApiError::new(
+                ErrorKind::Internal,
+                errno::EIO,
+                format!("data plane: {e:#}"),
+            ));
         }
         self.config = next;
         self.save()
     }
 
     fn readings(&self) -> Readings {
-        self.engine.readings(&self.config.snapshot()).unwrap_or_else(|e| {
-            tracing::warn!("reading worker counters: {e:#}");
-            Readings::default()
-        })
+        self.engine
+            .readings(&self.config.snapshot())
+            .unwrap_or_else(|e| {
+                tracing::warn!("reading worker counters: {e:#}");
+                Readings::default()
+            })
     }
 
     fn entry(svc: &Service, r: &Readings) -> ServiceEntry {
@@ -121,11 +156,18 @@ struct SavedState {
 /// The table as a list of changes that rebuild it: timeouts, then each service followed by
 /// its destinations oldest first (so the newest-first order comes back).
 fn config_as_ops(config: &Config) -> Vec<Mutation> {
-    let mut ops = vec![Mutation::SetTimeouts { timeouts: config.timeouts() }];
+    let mut ops = vec![Mutation::SetTimeouts {
+        timeouts: config.timeouts(),
+    }];
     for svc in config.services() {
-        ops.push(Mutation::AddService { service: svc.config.clone() });
+        ops.push(Mutation::AddService {
+            service: svc.config.clone(),
+        });
         for d in svc.dests.iter().rev() {
-            ops.push(Mutation::AddDest { service: svc.config.key, dest: d.config.clone() });
+            ops.push(Mutation::AddDest {
+                service: svc.config.key,
+                dest: d.config.clone(),
+            });
         }
     }
     ops
@@ -140,7 +182,11 @@ fn apply_to_config(config: &mut Config, m: &Mutation) -> Result<(), ApiError> {
         Mutation::Flush => config.flush(),
         Mutation::AddDest { service, dest } => config.add_dest(service, dest.clone()).map(drop)?,
         Mutation::EditDest { service, dest } => config.edit_dest(service, dest.clone())?,
-        Mutation::DelDest { service, addr, port } => config.del_dest(service, *addr, *port)?,
+        Mutation::DelDest {
+            service,
+            addr,
+            port,
+        } => config.del_dest(service, *addr, *port)?,
         Mutation::Zero { service } => config.zero(service.as_ref())?,
         Mutation::SetTimeouts { timeouts } => config.set_timeouts(*timeouts)?,
     }
@@ -149,11 +195,25 @@ fn apply_to_config(config: &mut Config, m: &Mutation) -> Result<(), ApiError> {
 
 impl Backend for RvsdBackend {
     fn add_service(&mut self, service: &ServiceConfig) -> Result<(), ApiError> {
-        self.change(|c| apply_to_config(c, &Mutation::AddService { service: service.clone() }))
+        self.change(|c| {
+            apply_to_config(
+                c,
+                &Mutation::AddService {
+                    service: service.clone(),
+                },
+            )
+        })
     }
 
     fn edit_service(&mut self, service: &ServiceConfig) -> Result<(), ApiError> {
-        self.change(|c| apply_to_config(c, &Mutation::EditService { service: service.clone() }))
+        self.change(|c| {
+            apply_to_config(
+                c,
+                &Mutation::EditService {
+                    service: service.clone(),
+                },
+            )
+        })
     }
 
     fn del_service(&mut self, service: &ServiceKey) -> Result<(), ApiError> {
@@ -165,23 +225,62 @@ impl Backend for RvsdBackend {
     }
 
     fn add_dest(&mut self, service: &ServiceKey, dest: &DestConfig) -> Result<(), ApiError> {
-        self.change(|c| apply_to_config(c, &Mutation::AddDest { service: *service, dest: dest.clone() }))
+        self.change(|c| {
+            apply_to_config(
+                c,
+                &Mutation::AddDest {
+                    service: *service,
+                    dest: dest.clone(),
+                },
+            )
+        })
     }
 
     fn edit_dest(&mut self, service: &ServiceKey, dest: &DestConfig) -> Result<(), ApiError> {
-        self.change(|c| apply_to_config(c, &Mutation::EditDest { service: *service, dest: dest.clone() }))
+        self.change(|c| {
+            apply_to_config(
+                c,
+                &Mutation::EditDest {
+                    service: *service,
+                    dest: dest.clone(),
+                },
+            )
+        })
     }
 
     fn del_dest(&mut self, service: &ServiceKey, addr: IpAddr, port: u16) -> Result<(), ApiError> {
-        self.change(|c| apply_to_config(c, &Mutation::DelDest { service: *service, addr, port }))
+        self.change(|c| {
+            apply_to_config(
+                c,
+                &Mutation::DelDest {
+                    service: *service,
+                    addr,
+                    port,
+                },
+            )
+        })
     }
 
     fn zero(&mut self, service: Option<&ServiceKey>) -> Result<(), ApiError> {
-        self.change(|c| apply_to_config(c, &Mutation::Zero { service: service.copied() }))
+        self.change(|c| {
+            apply_to_config(
+                c,
+                &Mutation::Zero {
+                    service: service.copied(),
+                },
+            )
+        })
     }
 
     fn set_timeouts(&mut self, timeouts: &Timeouts) -> Result<(), ApiError> {
-        self.change(|c| apply_to_config(c, &Mutation::SetTimeouts { timeouts: *timeouts }))
+        self.change(|c| {
+            apply_to_config(
+                c,
+                &Mutation::SetTimeouts {
+                    timeouts: *timeouts,
+                },
+            )
+        })
     }
 
     fn apply(&mut self, ops: &[Mutation]) -> Result<(), ApiError> {
@@ -195,18 +294,30 @@ impl Backend for RvsdBackend {
 
     fn list_services(&self) -> Result<Vec<ServiceEntry>, ApiError> {
         let r = self.readings();
-        Ok(self.config.services().iter().map(|s| Self::entry(s, &r)).collect())
+        Ok(self
+            .config
+            .services()
+            .iter()
+            .map(|s| Self::entry(s, &r))
+            .collect())
     }
 
     fn get_service(&self, service: &ServiceKey) -> Result<ServiceEntry, ApiError> {
-        let svc = self.config.service(service).ok_or_else(ApiError::no_such_service)?;
+        let svc = self
+            .config
+            .service(service)
+            .ok_or_else(ApiError::no_such_service)?;
         Ok(Self::entry(svc, &self.readings()))
     }
 
     fn list_connections(&self) -> Result<Vec<ConnEntry>, ApiError> {
-        self.engine
-            .connections()
-            .map_err(|e| ApiError::new(ErrorKind::Internal, errno::EIO, format!("data plane: {e:#}")))
+        self.engine.connections().map_err(|e| {
+            ApiError::new(
+                ErrorKind::Internal,
+                errno::EIO,
+                format!("data plane: {e:#}"),
+            )
+        })
     }
 
     fn get_timeouts(&self) -> Result<Timeouts, ApiError> {
@@ -226,10 +337,14 @@ impl Backend for RvsdBackend {
     }
 
     fn start_daemon(&mut self, _daemon: &SyncDaemon) -> Result<(), ApiError> {
-        Err(ApiError::unsupported("the connection synchronisation daemon"))
+        Err(ApiError::unsupported(
+            "the connection synchronisation daemon",
+        ))
     }
 
     fn stop_daemon(&mut self, _state: DaemonState) -> Result<(), ApiError> {
-        Err(ApiError::unsupported("the connection synchronisation daemon"))
+        Err(ApiError::unsupported(
+            "the connection synchronisation daemon",
+        ))
     }
 }

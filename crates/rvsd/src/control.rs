@@ -57,13 +57,13 @@ impl ControlSocket {
                     match stream {
                         Ok(stream) => {
                             let handler = handler.clone();
-                            let spawned = thread::Builder::new()
-                                .name("rvsd-client".into())
-                                .spawn(move || {
+                            let spawned = thread::Builder::new().name("rvsd-client".into()).spawn(
+                                move || {
                                     if let Err(e) = serve_client(stream, &handler) {
                                         tracing::debug!("control client ended: {e}");
                                     }
-                                });
+                                },
+                            );
                             if let Err(e) = spawned {
                                 tracing::warn!("cannot start a control client thread: {e}");
                             }

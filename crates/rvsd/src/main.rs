@@ -29,7 +29,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -42,10 +45,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     // Signals first, so a SIGTERM during start-up still detaches cleanly.
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).context("installing signal handlers")?;
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
+        .context("installing signal handlers")?;
     let socket_path = cli.socket.clone().unwrap_or_else(rvs_api::socket_path);
     // Bind before attaching anything: a second rvsd on the same socket stops here.
-    let socket = ControlSocket::bind(&socket_path).with_context(|| format!("control socket {}", socket_path.display()))?;
+    let socket = ControlSocket::bind(&socket_path)
+        .with_context(|| format!("control socket {}", socket_path.display()))?;
 
     let config = DataplaneConfig {
         interfaces: cli.interfaces.clone(),
@@ -67,7 +72,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let engine = XdpEngine::start(config, seed)?;
     let dp_handle = Arc::new(Mutex::new(Some(engine)));
 
-    let mut backend = RvsdBackend::new(Box::new(EngineRef(dp_handle.clone())), cli.state.clone().map(StateFile::new));
+    let mut backend = RvsdBackend::new(
+        Box::new(EngineRef(dp_handle.clone())),
+        cli.state.clone().map(StateFile::new),
+    );
     match backend.restore() {
         Ok(0) => {}
         Ok(n) => tracing::info!("restored {n} services from the state file"),

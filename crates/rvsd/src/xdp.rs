@@ -70,21 +70,32 @@ impl Engine for XdpEngine {
         let mut entries: Vec<SteerEntry> = snapshot
             .steer_services()
             .into_iter()
-            .map(|e| SteerEntry::Service { protocol: e.protocol, vip: e.addr, port: e.port })
+            .map(|e| SteerEntry::Service {
+                protocol: e.protocol,
+                vip: e.addr,
+                port: e.port,
+            })
             .collect();
-        entries.extend(
-            snapshot
-                .nat_real_servers()
-                .into_iter()
-                .map(|e| SteerEntry::NatRealServer { protocol: e.protocol, rip: e.addr, port: e.port }),
-        );
-        self.dp.apply_steering(&entries).context("updating the steering maps")?;
+        entries.extend(snapshot.nat_real_servers().into_iter().map(|e| {
+            SteerEntry::NatRealServer {
+                protocol: e.protocol,
+                rip: e.addr,
+                port: e.port,
+            }
+        }));
+        self.dp
+            .apply_steering(&entries)
+            .context("updating the steering maps")?;
         Ok(())
     }
 
     fn readings(&self, snapshot: &Snapshot) -> anyhow::Result<Readings> {
         let services: Vec<u32> = snapshot.services().iter().map(|s| s.id).collect();
-        let dests: Vec<u32> = snapshot.services().iter().flat_map(|s| s.dests.iter().map(|d| d.id)).collect();
+        let dests: Vec<u32> = snapshot
+            .services()
+            .iter()
+            .flat_map(|s| s.dests.iter().map(|d| d.id))
+            .collect();
         let per_worker = self.dp.query(
             move |d: &mut Director| {
                 let mut r = Readings::default();
@@ -120,7 +131,10 @@ impl Engine for XdpEngine {
 
     fn connections(&self) -> anyhow::Result<Vec<ConnEntry>> {
         let now = self.dp.now();
-        let per_worker = self.dp.query(move |d: &mut Director| crate::conns::entries(d, now), WORKER_TIMEOUT)?;
+        let per_worker = self.dp.query(
+            move |d: &mut Director| crate::conns::entries(d, now),
+            WORKER_TIMEOUT,
+        )?;
         Ok(per_worker.into_iter().flatten().collect())
     }
 }
