@@ -6,7 +6,7 @@
 //!
 //! # Layout and cost
 //!
-//! Entries (100 bytes) live in a slab indexed by `u32` ([`ConnId`]); two hashbrown tables
+//! Entries (84 bytes) live in a slab indexed by `u32` ([`ConnId`]); two hashbrown tables
 //! of `u32` index them by the client side ([`InKey`]: protocol, client addr:port, VIP:port)
 //! and, for NAT, by the real-server side ([`OutKey`]: protocol, RIP:port, client
 //! addr:port). Hashing is foldhash seeded by the caller. A packet of an established flow

@@ -21,7 +21,7 @@ impl Scheduler for WeightedFailover {
         let mut best = None;
         let mut hw = 0;
         for (i, d) in dests.iter().enumerate() {
-            if !d.overloaded && d.weight > hw {
+            if d.weight > hw && !d.overloaded {
                 // Rare after the first few: a predicted branch beats a dependent cmov chain.
                 core::hint::cold_path();
                 best = Some(i);

@@ -14,7 +14,7 @@ use foldhash::fast::FixedState;
 use super::locality::{
     DEFAULT_EXPIRATION_MS, GcClock, MAX_ENTRIES, Sweep, idle_for, lblc_overloaded,
 };
-use super::{DestIndex, DestView, SchedInput, Scheduler, lighter, weighted_least};
+use super::{DestIndex, DestView, SchedInput, Scheduler, lighter, weight_of, weighted_least};
 use crate::Instant;
 
 /// Initial capacity of the cache and of the member pool, reserved on the first update.
@@ -110,12 +110,12 @@ impl Pool {
 
     /// The weighted least-loaded usable member (`ip_vs_dest_set_min`).
     fn set_min(&self, head: u32, index: &DestIndex, dests: &[DestView]) -> Option<usize> {
-        let mut best: Option<(usize, u64, i32)> = None;
+        let mut best: Option<(usize, u64, u64)> = None;
         for id in self.iter(head) {
             let Some(i) = index.find(dests, id).filter(|&i| dests[i].usable()) else {
                 continue;
             };
-            let (oh, w) = (dests[i].overhead(), dests[i].weight);
+            let (oh, w) = (dests[i].overhead(), weight_of(&dests[i]));
             match best {
                 Some((_, b_oh, b_w)) if !lighter(oh, w, b_oh, b_w) => {}
                 _ => best = Some((i, oh, w)),
@@ -126,7 +126,7 @@ impl Pool {
 
     /// The weighted most-loaded member with weight (`ip_vs_dest_set_max`); flags ignored.
     fn set_max(&self, head: u32, index: &DestIndex, dests: &[DestView]) -> Option<u32> {
-        let mut most: Option<(u32, u64, i32)> = None;
+        let mut most: Option<(u32, u64, u64)> = None;
         for id in self.iter(head) {
             let Some(d) = index.find(dests, id).map(|i| &dests[i]) else {
                 continue;
@@ -134,11 +134,11 @@ impl Pool {
             if d.weight <= 0 {
                 continue;
             }
-            let oh = d.overhead();
+            let (oh, w) = (d.overhead(), weight_of(d));
             match most {
                 // moh/mw < doh/dw ⇔ moh * dw < doh * mw, strict: ties keep the earlier.
-                Some((_, m_oh, m_w)) if !lighter(m_oh, m_w, oh, d.weight) => {}
-                _ => most = Some((id, oh, d.weight)),
+                Some((_, m_oh, m_w)) if !lighter(m_oh, m_w, oh, w) => {}
+                _ => most = Some((id, oh, w)),
             }
         }
         most.map(|(id, _, _)| id)

@@ -18,18 +18,17 @@ impl Scheduler for LeastConnection {
     fn update(&mut self, _: &[DestView]) {}
 
     fn schedule(&mut self, dests: &[DestView], _: &SchedInput, _: Instant) -> Option<usize> {
-        let mut usable = dests.iter().enumerate().filter(|(_, d)| d.usable());
-        let (mut best, first) = usable.next()?;
-        let mut least = first.overhead();
-        for (i, d) in usable {
+        // Overheads are below 2^41, so u64::MAX is beaten by the first usable destination.
+        let (mut best, mut least) = (None, u64::MAX);
+        for (i, d) in dests.iter().enumerate() {
             let oh = d.overhead();
-            if oh < least {
+            if oh < least && d.usable() {
                 // Rare after the first few: a predicted branch beats a dependent cmov chain.
                 core::hint::cold_path();
-                (best, least) = (i, oh);
+                (best, least) = (Some(i), oh);
             }
         }
-        Some(best)
+        best
     }
 }
 

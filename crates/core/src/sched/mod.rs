@@ -177,12 +177,19 @@ pub(crate) const fn gcd(mut a: i32, mut b: i32) -> i32 {
     a
 }
 
-/// Whether `cand` (overhead `c_oh`) is strictly less loaded per unit of weight than `best`
-/// (overhead `b_oh`): `b_oh * w(cand) > c_oh * w(best)`. Products in 128 bits so that no
-/// counter/weight combination overflows (the kernel uses 64-bit products of 32-bit values).
+/// Whether a candidate (overhead `c_oh`, weight `c_w`) is strictly less loaded per unit of
+/// weight than the best so far (`b_oh`, `b_w`): `b_oh * c_w > c_oh * b_w`. Products in 128
+/// bits so that no counter/weight combination overflows (the kernel uses 64-bit products of
+/// 32-bit values).
 #[inline]
-pub(crate) fn lighter(c_oh: u64, c_w: i32, b_oh: u64, b_w: i32) -> bool {
-    u128::from(b_oh) * c_w.max(0) as u128 > u128::from(c_oh) * b_w.max(0) as u128
+pub(crate) fn lighter(c_oh: u64, c_w: u64, b_oh: u64, b_w: u64) -> bool {
+    u128::from(b_oh) * u128::from(c_w) > u128::from(c_oh) * u128::from(b_w)
+}
+
+/// A destination's weight for [`lighter`], negatives (never valid in IPVS) as 0.
+#[inline]
+pub(crate) fn weight_of(d: &DestView) -> u64 {
+    d.weight.max(0) as u64
 }
 
 /// The weighted-least-connection choice shared by wlc, sed, lblc and lblcr: the first usable
@@ -193,20 +200,21 @@ pub(crate) fn weighted_least(
     dests: &[DestView],
     overhead: impl Fn(&DestView) -> u64,
 ) -> Option<usize> {
-    let mut usable = dests.iter().enumerate().filter(|(_, d)| d.usable());
-    let (mut best, first) = usable.next()?;
-    let (mut b_oh, mut b_w) = (overhead(first), first.weight);
-    for (i, d) in usable {
-        let oh = overhead(d);
-        if lighter(oh, d.weight, b_oh, b_w) {
+    // Start from a phantom best of weight 0, which any weight > 0 beats. The weight is read
+    // as unsigned without a check: a (never valid) negative one may look lighter, and is
+    // then refused with the overloaded ones by `usable`, tested only when a candidate wins.
+    let (mut best, mut b_oh, mut b_w) = (None, 1, 0);
+    for (i, d) in dests.iter().enumerate() {
+        let (oh, w) = (overhead(d), u64::from(d.weight as u32));
+        if lighter(oh, w, b_oh, b_w) && d.usable() {
             // A new best is rare after the first few destinations. Saying so makes this a
             // predicted branch rather than a conditional move, which would chain every
             // iteration's multiply to the previous one's result.
             core::hint::cold_path();
-            (best, b_oh, b_w) = (i, oh, d.weight);
+            (best, b_oh, b_w) = (Some(i), oh, w);
         }
     }
-    Some(best)
+    best
 }
 
 /// Maps stable destination ids to their position in the current list, so per-service state

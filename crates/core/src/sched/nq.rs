@@ -19,24 +19,21 @@ impl Scheduler for NeverQueue {
     fn update(&mut self, _: &[DestView]) {}
 
     fn schedule(&mut self, dests: &[DestView], _: &SchedInput, _: Instant) -> Option<usize> {
-        let mut usable = dests.iter().enumerate().filter(|(_, d)| d.usable());
-        let (mut best, first) = usable.next()?;
-        if first.active == 0 {
-            return Some(best);
-        }
-        let (mut b_oh, mut b_w) = (expected_delay(first), first.weight);
-        for (i, d) in usable {
-            if d.active == 0 {
+        // As in `weighted_least`: a phantom best of weight 0 loses to any weight > 0, and
+        // a negative weight read as unsigned is refused by `usable` when it would win.
+        let (mut best, mut b_oh, mut b_w) = (None, 1, 0);
+        for (i, d) in dests.iter().enumerate() {
+            if d.active == 0 && d.usable() {
                 return Some(i);
             }
-            let oh = expected_delay(d);
-            if lighter(oh, d.weight, b_oh, b_w) {
+            let (oh, w) = (expected_delay(d), u64::from(d.weight as u32));
+            if lighter(oh, w, b_oh, b_w) && d.usable() {
                 // Rare after the first few: a predicted branch beats a dependent cmov chain.
                 core::hint::cold_path();
-                (best, b_oh, b_w) = (i, oh, d.weight);
+                (best, b_oh, b_w) = (Some(i), oh, w);
             }
         }
-        Some(best)
+        best
     }
 }
 

@@ -19,19 +19,17 @@ impl Scheduler for WeightedOverflow {
     fn update(&mut self, _: &[DestView]) {}
 
     fn schedule(&mut self, dests: &[DestView], _: &SchedInput, _: Instant) -> Option<usize> {
-        let mut best: Option<(usize, i32)> = None;
+        // Starting from 0, `w > hw` also skips weight 0 (and below), as the kernel does.
+        let (mut best, mut hw) = (None, 0);
         for (i, d) in dests.iter().enumerate() {
             let w = d.weight;
-            if !d.usable() || i64::from(d.active) > i64::from(w) {
-                continue;
-            }
-            if best.is_none_or(|(_, hw)| w > hw) {
+            if w > hw && i64::from(d.active) <= i64::from(w) && !d.overloaded {
                 // Rare after the first few: a predicted branch beats a dependent cmov chain.
                 core::hint::cold_path();
-                best = Some((i, w));
+                (best, hw) = (Some(i), w);
             }
         }
-        best.map(|(i, _)| i)
+        best
     }
 }
 

@@ -4,7 +4,7 @@
 //! with the lower `overhead / weight` wins (the first draw on ties). The random numbers come
 //! from a small deterministic generator seeded per service, so runs are reproducible.
 
-use super::{DestView, SchedInput, Scheduler, lighter};
+use super::{DestView, SchedInput, Scheduler, lighter, weight_of};
 use crate::Instant;
 
 /// SplitMix64: tiny, fast, and good enough to spread choices; not for secrets.
@@ -83,7 +83,7 @@ impl Scheduler for PowerOfTwoChoices {
         let (a, b) = (c1?, c2?);
         let (da, db) = (&dests[a], &dests[b]);
         Some(
-            if lighter(db.overhead(), db.weight, da.overhead(), da.weight) {
+            if lighter(db.overhead(), weight_of(db), da.overhead(), weight_of(da)) {
                 b
             } else {
                 a

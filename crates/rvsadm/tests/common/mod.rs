@@ -1,6 +1,10 @@
 //! Test helpers: run rvsadm in-process against a target (an in-memory backend, or any rvsd
 //! socket named by `RVSADM_TEST_SOCKET`), record transcripts, and compare them with golden
 //! files under `tests/golden/` (`UPDATE_GOLDEN=1` rewrites them).
+//!
+//! Against a real rvsd: `RVSADM_TEST_SOCKET=/path/rvsd.sock cargo test -p rvsadm --test
+//! cli_golden --test errors_golden -- --test-threads=1` (the cases share rvsd's table, so
+//! they must not run in parallel; each starts with `-C` and `--set 900 120 300`).
 
 #![allow(dead_code)]
 
