@@ -103,7 +103,10 @@ mod tests {
         let q = encode_query(1, "www.example.org.", qtype_code(DnsType::Aaaa)).unwrap();
         assert_eq!(&q[12..], b"\x03www\x07example\x03org\x00\x00\x1c\x00\x01");
         assert_eq!(encode_query(1, "a..b", 1), Err(NameError::EmptyLabel));
-        assert_eq!(encode_query(1, &"x".repeat(64), 1), Err(NameError::LabelTooLong));
+        assert_eq!(
+            encode_query(1, &"x".repeat(64), 1),
+            Err(NameError::LabelTooLong)
+        );
         let long = vec!["abcdefghij"; 30].join(".");
         assert_eq!(encode_query(1, &long, 1), Err(NameError::NameTooLong));
     }

@@ -265,7 +265,14 @@ impl Engine {
             pool.set_weight(id.rs, eff, w.update_quorum, &mut notes);
         }
         if let Some(alive) = ep.report {
-            update_svr_checker_state(pool, id.rs, &mut slot.state, alive, ep.has_run_seen, &mut notes);
+            update_svr_checker_state(
+                pool,
+                id.rs,
+                &mut slot.state,
+                alive,
+                ep.has_run_seen,
+                &mut notes,
+            );
         }
         let base = if ep.from_start { slot.started_at } else { now };
         slot.next_at = Some((base + ep.delay).max(now));
@@ -296,7 +303,12 @@ impl Engine {
     /// target keep their verdict (an up checker stays up without a new success); removed
     /// real servers get their down notification, removed services a
     /// [`Action::ServiceRemoved`]. Every checker is then scheduled anew (1 s + warmup).
-    pub fn reload(&mut self, new: Vec<VirtualServer>, now: Instant, rand01: &mut dyn FnMut() -> f64) {
+    pub fn reload(
+        &mut self,
+        new: Vec<VirtualServer>,
+        now: Instant,
+        rand01: &mut dyn FnMut() -> f64,
+    ) {
         let new = usable(new);
         self.epoch = self.epoch.wrapping_add(1);
         self.stopped = false;
@@ -314,7 +326,15 @@ impl Engine {
                 .position(|(j, o)| !old_used[j] && o.key == vs.key && o.protocol == vs.protocol);
             if let Some(j) = old {
                 old_used[j] = true;
-                migrate_vs(&old_vss[j], &mut old_pools[j], &old_slots[j], vs, &mut pool, &mut slots, &mut notes);
+                migrate_vs(
+                    &old_vss[j],
+                    &mut old_pools[j],
+                    &old_slots[j],
+                    vs,
+                    &mut pool,
+                    &mut slots,
+                    &mut notes,
+                );
             }
             pool.update_quorum(true, &mut notes);
             self.pools.push(pool);

@@ -42,7 +42,9 @@ pub fn request(path: &str, vhost: Option<&str>, dst: SocketAddr, proto: HttpProt
         Some(v) => v.to_string(),
         None => dst.to_string(),
     };
-    format!("GET {path} HTTP/1.{minor}\r\nUser-Agent: KeepAliveClient\r\n{close}Host: {host}\r\n\r\n")
+    format!(
+        "GET {path} HTTP/1.{minor}\r\nUser-Agent: KeepAliveClient\r\n{close}Host: {host}\r\n\r\n"
+    )
 }
 
 /// Position just after the first `\r\n\r\n`.
@@ -73,7 +75,10 @@ pub fn content_length(head: &[u8]) -> Option<u64> {
     const TAG: &[u8] = b"Content-Length:";
     let at = head.windows(TAG.len()).position(|w| w == TAG)? + TAG.len();
     let rest = &head[at..];
-    let rest = &rest[rest.iter().take_while(|b| **b == b' ' || **b == b'\t').count()..];
+    let rest = &rest[rest
+        .iter()
+        .take_while(|b| **b == b' ' || **b == b'\t')
+        .count()..];
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
     match rest.get(digits) {
         None | Some(b'\r') | Some(b'\n') => {}
@@ -176,7 +181,11 @@ pub fn judge(
         return UrlVerdict::NoData;
     };
     let default = [200..=299];
-    let codes = if codes.is_empty() { &default[..] } else { codes };
+    let codes = if codes.is_empty() {
+        &default[..]
+    } else {
+        codes
+    };
     if !codes.iter().any(|c| c.contains(&r.status)) {
         return UrlVerdict::Status(r.status);
     }
@@ -207,7 +216,9 @@ mod tests {
             request("/", Some("www.example"), v6, HttpProtocol::V11),
             "GET / HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: www.example\r\n\r\n"
         );
-        assert!(request("/", None, v6, HttpProtocol::V10Close).contains("Host: [2001:db8::5]:80\r\n"));
+        assert!(
+            request("/", None, v6, HttpProtocol::V10Close).contains("Host: [2001:db8::5]:80\r\n")
+        );
     }
 
     #[test]
@@ -231,8 +242,14 @@ mod tests {
         assert_eq!(resp.status, 200);
         assert_eq!(hex(&resp.digest), "5d41402abc4b2a76b9719d911017c592"); // md5("hello")
         assert_eq!(judge(Some(&resp), &[], Some(&resp.digest)), UrlVerdict::Ok);
-        assert_eq!(judge(Some(&resp), &[300..=399], None), UrlVerdict::Status(200));
-        assert_eq!(judge(Some(&resp), &[200..=200], Some(&[0; 16])), UrlVerdict::Digest);
+        assert_eq!(
+            judge(Some(&resp), &[300..=399], None),
+            UrlVerdict::Status(200)
+        );
+        assert_eq!(
+            judge(Some(&resp), &[200..=200], Some(&[0; 16])),
+            UrlVerdict::Digest
+        );
         assert_eq!(judge(None, &[], None), UrlVerdict::NoData);
         assert_eq!(ResponseReader::new().finish(), None);
     }

@@ -112,7 +112,8 @@ pub enum NotifyKind {
 pub struct Notification {
     /// What happened.
     pub kind: NotifyKind,
-    /// Index of the virtual server.
+    /// Index of the virtual server (for a VS or RS removed by a reload: its index in the
+    /// configuration before the reload).
     pub vs: usize,
     /// Index of the real server (RS notifications).
     pub rs: Option<usize>,

@@ -71,7 +71,7 @@ pub enum Event {
 }
 
 enum Command {
-    Reload(CheckConfig),
+    Reload(Box<CheckConfig>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -97,7 +97,7 @@ impl Checks {
 
     /// Applies a new configuration (see [`Engine::reload`]).
     pub fn reload(&self, cfg: CheckConfig) {
-        let _ = self.cmd.send(Command::Reload(cfg));
+        let _ = self.cmd.send(Command::Reload(Box::new(cfg)));
     }
 
     /// Stops: pools empty, omega notifications run and are waited for.
@@ -131,12 +131,28 @@ pub fn vet_scripts(
     };
     for vs in &mut vss {
         let name = format!("{:?}", vs.key);
-        check(&mut vs.quorum_up, format!("quorum_up of {name}"), &mut refused);
-        check(&mut vs.quorum_down, format!("quorum_down of {name}"), &mut refused);
+        check(
+            &mut vs.quorum_up,
+            format!("quorum_up of {name}"),
+            &mut refused,
+        );
+        check(
+            &mut vs.quorum_down,
+            format!("quorum_down of {name}"),
+            &mut refused,
+        );
         for rs in &mut vs.real_servers {
             let rname = format!("[{}]:{}", rs.addr, rs.port);
-            check(&mut rs.notify_up, format!("notify_up of {rname}"), &mut refused);
-            check(&mut rs.notify_down, format!("notify_down of {rname}"), &mut refused);
+            check(
+                &mut rs.notify_up,
+                format!("notify_up of {rname}"),
+                &mut refused,
+            );
+            check(
+                &mut rs.notify_down,
+                format!("notify_down of {rname}"),
+                &mut refused,
+            );
             rs.checkers.retain(|c| {
                 let CheckerKind::Misc(m) = &c.kind else {
                     return true;
@@ -206,6 +222,7 @@ async fn run(
                 Some(Command::Reload(cfg)) => {
                     d.probes.abort_all();
                     d.env = ScriptEnv::from_global(&cfg.global);
+                    let cfg = *cfg;
                     let (vss, refused) = vet_scripts(cfg.virtual_servers, &d.env);
                     for e in refused {
                         let _ = d.events.send(e);

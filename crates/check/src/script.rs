@@ -58,8 +58,12 @@ impl std::fmt::Display for Refusal {
             Refusal::Empty => write!(f, "empty script command"),
             Refusal::UnknownUser(u) => write!(f, "unknown script user or group '{u}' - disabling"),
             Refusal::NotFound(s) => write!(f, "cannot find script {s} - disabling"),
-            Refusal::NotExecutable(s) => write!(f, "script '{s}' is not executable for its user - disabling"),
-            Refusal::Insecure(p) => write!(f, "unsafe permissions found for script '{p}' - disabling"),
+            Refusal::NotExecutable(s) => {
+                write!(f, "script '{s}' is not executable for its user - disabling")
+            }
+            Refusal::Insecure(p) => {
+                write!(f, "unsafe permissions found for script '{p}' - disabling")
+            }
         }
     }
 }

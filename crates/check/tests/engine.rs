@@ -52,7 +52,10 @@ fn tcp_retries_spaced_by_delay_before_retry() {
     // 11 + delay_loop + 3 × connect_timeout + 2 × delay_before_retry.
     assert_eq!(removal_time(&s), Some(32.0));
     let kinds: Vec<_> = s.notes.iter().map(|(t, n)| (*t, n.kind.clone())).collect();
-    assert_eq!(kinds, [(32.0, NotifyKind::RsDown), (32.0, NotifyKind::QuorumDown)]);
+    assert_eq!(
+        kinds,
+        [(32.0, NotifyKind::RsDown), (32.0, NotifyKind::QuorumDown)]
+    );
     // While down: probed every delay_loop; one success brings it back.
     s.run(60.0, &mut |_, _, at| {
         if at >= Duration::from_secs(40) {
@@ -82,14 +85,27 @@ fn dead_server_leaves_within_the_bound() {
             }
         });
         let bound = (1 + dl) + dl + ct * (u64::from(retry) + 1) + dbr * u64::from(retry);
-        assert_eq!(removal_time(&s), Some(bound as f64), "dl={dl} ct={ct} retry={retry}");
+        assert_eq!(
+            removal_time(&s),
+            Some(bound as f64),
+            "dl={dl} ct={ct} retry={retry}"
+        );
     }
 }
 
 #[test]
 fn refused_connections_count_as_failures_without_waiting() {
     let mut s = Sim::new(vss(&tcp_vs(10, 3, 1, 2)));
-    s.run(30.0, &mut |_, _, at| (if at < Duration::from_secs(5) { OK } else { FAIL }, Duration::ZERO));
+    s.run(30.0, &mut |_, _, at| {
+        (
+            if at < Duration::from_secs(5) {
+                OK
+            } else {
+                FAIL
+            },
+            Duration::ZERO,
+        )
+    });
     // 11 refused → retry at 13 refused → down at 13.
     assert_eq!(removal_time(&s), Some(13.0));
 }
@@ -114,12 +130,20 @@ fn alpha_starts_down_until_first_success() {
     assert!(s.members(0).is_empty());
     // Sorry-less VS with no alive RS: quorum starts down, silently.
     assert!(s.notes.is_empty());
-    s.run(5.0, &mut |id, _, _| (if id.rs == 0 { OK } else { FAIL }, Duration::ZERO));
+    s.run(5.0, &mut |id, _, _| {
+        (if id.rs == 0 { OK } else { FAIL }, Duration::ZERO)
+    });
     assert_eq!(s.members(0), [("198.51.100.11:80".to_string(), 1)]);
     let got: Vec<_> = s
         .notes
         .iter()
-        .map(|(_, n)| (n.kind.clone(), n.rs, n.script.as_ref().map(|x| x.command.clone())))
+        .map(|(_, n)| {
+            (
+                n.kind.clone(),
+                n.rs,
+                n.script.as_ref().map(|x| x.command.clone()),
+            )
+        })
         .collect();
     assert!(got.contains(&(NotifyKind::RsUp, Some(0), Some("/bin/echo up".into()))));
     // keepalived announces an alpha checker's first failure as a down notification.
@@ -140,11 +164,21 @@ fn inhibit_on_failure_keeps_weight_zero() {
     }";
     let mut s = Sim::new(vss(conf));
     s.run(15.0, &mut |id, _, at| {
-        (if id.rs == 1 && at > Duration::from_secs(5) { FAIL } else { OK }, Duration::ZERO)
+        (
+            if id.rs == 1 && at > Duration::from_secs(5) {
+                FAIL
+            } else {
+                OK
+            },
+            Duration::ZERO,
+        )
     });
     assert_eq!(
         s.members(0),
-        [("198.51.100.11:80".to_string(), 3), ("198.51.100.12:80".to_string(), 0)]
+        [
+            ("198.51.100.11:80".to_string(), 3),
+            ("198.51.100.12:80".to_string(), 0)
+        ]
     );
     s.run(25.0, &mut |_, _, _| (OK, Duration::ZERO));
     assert_eq!(s.members(0)[1], ("198.51.100.12:80".to_string(), 2));
@@ -165,19 +199,34 @@ fn three_rs(extra: &str) -> String {
 
 #[test]
 fn quorum_with_hysteresis() {
-    let conf = three_rs("quorum 2\n hysteresis 1\n quorum_up \"/bin/echo qu\"\n quorum_down \"/bin/echo qd\"");
+    let conf = three_rs(
+        "quorum 2\n hysteresis 1\n quorum_up \"/bin/echo qu\"\n quorum_down \"/bin/echo qd\"",
+    );
     let mut s = Sim::new(vss(&conf));
     // RS i is down from 11 + 10 i until 41 + 10 i.
     s.run(70.0, &mut |id, _, at| {
         let t = at.as_secs();
         let down_from = 11 + 10 * id.rs as u64;
-        (if t >= down_from && t < down_from + 30 { FAIL } else { OK }, Duration::ZERO)
+        (
+            if t >= down_from && t < down_from + 30 {
+                FAIL
+            } else {
+                OK
+            },
+            Duration::ZERO,
+        )
     });
     let q: Vec<_> = s
         .notes
         .iter()
         .filter(|(_, n)| n.rs.is_none())
-        .map(|(t, n)| (*t, n.kind.clone(), n.script.as_ref().map(|x| x.command.clone())))
+        .map(|(t, n)| {
+            (
+                *t,
+                n.kind.clone(),
+                n.script.as_ref().map(|x| x.command.clone()),
+            )
+        })
         .collect();
     // Up needs 2+1 = 3, down comes below 2-1 = 1 (or at 0).
     assert_eq!(
@@ -202,7 +251,14 @@ fn sorry_server_replaces_pool_when_quorum_lost() {
     let mut s = Sim::new(vss(conf));
     assert_eq!(s.members(0).len(), 2);
     s.run(15.0, &mut |id, _, at| {
-        (if id.rs == 0 && at > Duration::from_secs(5) { FAIL } else { OK }, Duration::ZERO)
+        (
+            if id.rs == 0 && at > Duration::from_secs(5) {
+                FAIL
+            } else {
+                OK
+            },
+            Duration::ZERO,
+        )
     });
     // One left (weight 1 < quorum 2): everything out, sorry server in.
     assert_eq!(s.members(0), [("203.0.113.99:8080".to_string(), 1)]);
@@ -210,7 +266,10 @@ fn sorry_server_replaces_pool_when_quorum_lost() {
     s.run(25.0, &mut |_, _, _| (OK, Duration::ZERO));
     assert_eq!(
         s.members(0),
-        [("198.51.100.11:80".to_string(), 1), ("198.51.100.12:80".to_string(), 1)]
+        [
+            ("198.51.100.11:80".to_string(), 1),
+            ("198.51.100.12:80".to_string(), 1)
+        ]
     );
 }
 
@@ -226,7 +285,10 @@ fn sorry_server_inhibit_keeps_it_at_weight_zero_and_starts_with_it_when_all_alph
     let s = Sim::new(vss(conf));
     assert_eq!(
         s.members(0),
-        [("198.51.100.11:80".to_string(), 1), ("203.0.113.99:80".to_string(), 0)]
+        [
+            ("198.51.100.11:80".to_string(), 1),
+            ("203.0.113.99:80".to_string(), 0)
+        ]
     );
     let alpha = conf.replace("retry 0", "retry 0\n alpha");
     let s = Sim::new(vss(&alpha));
@@ -283,7 +345,9 @@ fn misc_without_dynamic_treats_2_as_failure_and_kill_as_failure() {
     let mut s = Sim::new(vss(conf));
     s.run(5.0, &mut |_, _, _| (ProbeResult::Exited(2), Duration::ZERO));
     assert!(s.members(0).is_empty());
-    s.run(15.0, &mut |_, _, _| (ProbeResult::Exited(0), Duration::ZERO));
+    s.run(15.0, &mut |_, _, _| {
+        (ProbeResult::Exited(0), Duration::ZERO)
+    });
     assert_eq!(s.members(0).len(), 1);
     s.run(25.0, &mut |_, _, _| (ProbeResult::Killed, Duration::ZERO));
     assert!(s.members(0).is_empty());
@@ -305,7 +369,10 @@ fn all_checkers_must_pass() {
     s.run(50.0, &mut |id, _, at| {
         let t = at.as_secs();
         let from = 11 + 10 * id.checker as u64;
-        (if t >= from && t < from + 20 { FAIL } else { OK }, Duration::ZERO)
+        (
+            if t >= from && t < from + 20 { FAIL } else { OK },
+            Duration::ZERO,
+        )
     });
     let w: Vec<_> = s
         .pool_log
@@ -342,7 +409,16 @@ fn http_urls_checked_in_turn_and_all_must_pass() {
     });
     assert_eq!(
         steps,
-        [(1, 0), (11, 1), (21, 0), (31, 1), (36, 1), (48, 1), (58, 0), (68, 1)]
+        [
+            (1, 0),
+            (11, 1),
+            (21, 0),
+            (31, 1),
+            (36, 1),
+            (48, 1),
+            (58, 0),
+            (68, 1)
+        ]
     );
     let w: Vec<_> = s
         .pool_log
@@ -389,8 +465,15 @@ fn omega_runs_down_scripts_on_shutdown() {
     s.e.shutdown();
     s.drain();
     assert!(s.members(0).is_empty());
-    let got: Vec<_> = s.notes.iter().map(|(_, n)| (n.kind.clone(), n.stopping)).collect();
-    assert_eq!(got, [(NotifyKind::RsDown, true), (NotifyKind::QuorumDown, true)]);
+    let got: Vec<_> = s
+        .notes
+        .iter()
+        .map(|(_, n)| (n.kind.clone(), n.stopping))
+        .collect();
+    assert_eq!(
+        got,
+        [(NotifyKind::RsDown, true), (NotifyKind::QuorumDown, true)]
+    );
     assert_eq!(s.e.poll_timeout(), None);
 
     let mut s = Sim::new(vss(&base("")));
@@ -428,7 +511,14 @@ fn reload_keeps_states_and_diffs() {
     let mut s = Sim::new(vss(before));
     // .12 goes down at 11.
     s.run(15.0, &mut |id, _, at| {
-        (if id.vs == 0 && id.rs == 1 && at > Duration::from_secs(5) { FAIL } else { OK }, Duration::ZERO)
+        (
+            if id.vs == 0 && id.rs == 1 && at > Duration::from_secs(5) {
+                FAIL
+            } else {
+                OK
+            },
+            Duration::ZERO,
+        )
     });
     assert_eq!(s.members(0), [("198.51.100.11:80".to_string(), 1)]);
     s.notes.clear();
@@ -439,11 +529,30 @@ fn reload_keeps_states_and_diffs() {
     // .11 removed (its notify_down runs); .12 stays down without a new failure; new .13 is
     // alpha (starts down); new .14 starts alive.
     assert_eq!(s.members(0), [("198.51.100.14:80".to_string(), 1)]);
-    assert_eq!(s.notes.len(), 1);
-    assert_eq!(s.notes[0].1.kind, NotifyKind::RsDown);
-    assert_eq!(s.notes[0].1.script.as_ref().unwrap().command, "/bin/echo gone");
+    // The removed service's alive RS and its quorum go down too (indexes of the old
+    // configuration), as keepalived's clear_service_vs does.
+    let got: Vec<_> = s
+        .notes
+        .iter()
+        .map(|(_, n)| (n.kind.clone(), n.vs, n.rs))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (NotifyKind::RsDown, 0, Some(0)),
+            (NotifyKind::RsDown, 1, Some(0)),
+            (NotifyKind::QuorumDown, 1, None)
+        ]
+    );
+    assert_eq!(
+        s.notes[0].1.script.as_ref().unwrap().command,
+        "/bin/echo gone"
+    );
     assert_eq!(s.removed.len(), 1);
-    assert_eq!(format!("{:?}", s.removed[0].key), "Addr { addr: 203.0.113.20, port: 80 }");
+    assert_eq!(
+        format!("{:?}", s.removed[0].key),
+        "Addr { addr: 203.0.113.20, port: 80 }"
+    );
     assert_eq!(s.members(1), [("198.51.100.31:80".to_string(), 1)]);
     // Results of probes of the old epoch are ignored.
     s.e.on_probe_result(cid(0, 0, 0), FAIL, now);

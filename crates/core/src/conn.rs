@@ -74,15 +74,18 @@
 //! * A template found again is re-armed with its current timeout: the persistence timeout,
 //!   or 60 s once it has been postponed (as `ip_vs_conn_expire` sets `timeout = 60*HZ`).
 
+mod delta;
 mod entry;
 mod export;
 mod key;
 mod lru;
+mod params;
 mod reuse;
 pub mod sctp;
 mod table;
 pub mod tcp;
 mod template;
+mod timeouts;
 mod timer;
 
 #[cfg(test)]
@@ -95,9 +98,9 @@ pub use export::{ConnInfo, FLOW_RECORD_LEN, FlowRecord};
 pub use key::{InKey, OutKey};
 pub use reuse::ReusePolicy;
 pub use sctp::{SctpEvent, SctpState};
-pub use table::{
-    ConnTable, ConnTableConfig, CounterDelta, DeltaReason, InsertError, MAX_TIMEOUT_MS, NewConn,
-    Segment, TableStats,
-};
+pub use delta::{CounterDelta, DeltaReason, TableStats};
+pub use params::{ConnTableConfig, InsertError, NewConn, Segment};
+pub use table::ConnTable;
+pub use timeouts::MAX_TIMEOUT_MS;
 pub use tcp::{Direction, TcpFlags, TcpState};
 pub use template::{FTP_PORT, NewTemplate, TemplateKey, conn_dport, mask_addr, template_dport};

@@ -18,7 +18,7 @@ mod tun;
 
 use core::net::IpAddr;
 
-use crate::director::packet::{Parsed, get16, put16};
+use crate::director::packet::Parsed;
 use crate::verdict::DropReason;
 
 pub(crate) use dr::forward as dr_forward;
@@ -55,16 +55,17 @@ pub(crate) fn decrement_ttl(buf: &mut [u8], p: &Parsed) -> Result<(), DropReason
         }
         buf[at] -= 1;
     } else {
-        let at = p.l3 + 8;
-        let ttl = buf[at];
-        if ttl <= 1 {
+        let h = &mut buf[p.l3..p.l3 + 12];
+        if h[8] <= 1 {
             return Err(DropReason::TtlExceeded);
         }
-        let old = get16(buf, at);
-        buf[at] = ttl - 1;
-        let new = get16(buf, at);
-        let c = rvs_wire::checksum::update_u16(get16(buf, p.l3 + 10), old, new);
-        put16(buf, p.l3 + 10, c);
+        h[8] -= 1;
+        // RFC 1624 for a TTL (high byte of its word) going down by one: add 0x0100 to the
+        // checksum with end-around carry, as the kernel's `ip_decrease_ttl` does (which also
+        // turns a 0xffff result into 0, what a full recompute gives).
+        let c = u32::from(u16::from_be_bytes([h[10], h[11]])) + 0x0100;
+        let c = (c + u32::from(c >= 0xffff)) as u16;
+        h[10..12].copy_from_slice(&c.to_be_bytes());
     }
     Ok(())
 }

@@ -25,13 +25,17 @@ impl Instant {
         self.0
     }
 
-    /// This instant plus `d` (saturating).
-    pub fn add(self, d: Duration) -> Self {
-        Instant(self.0.saturating_add(d.as_millis() as u64))
-    }
-
     /// Time elapsed from `earlier` to `self`, zero if `earlier` is later.
     pub fn since(self, earlier: Instant) -> Duration {
         Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl core::ops::Add<Duration> for Instant {
+    type Output = Instant;
+
+    /// This instant plus `d` (saturating; sub-millisecond parts are dropped).
+    fn add(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
     }
 }

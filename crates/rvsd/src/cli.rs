@@ -33,6 +33,10 @@ pub struct Cli {
     /// Most connection entries per worker; the oldest idle ones are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     pub max_conns: usize,
+    /// Where SIGUSR1 writes the data plane's counters (drops by reason, steering, AF_XDP) as
+    /// JSON, replaced atomically [default: the log, at info level].
+    #[arg(long, value_name = "FILE")]
+    pub stats_file: Option<PathBuf>,
     /// Log level: error, warn, info, debug or trace (or a tracing filter).
     #[arg(long, value_name = "L", default_value = "info")]
     pub log_level: String,

@@ -7,6 +7,7 @@ mod backend;
 mod cli;
 mod conns;
 mod control;
+mod counters;
 mod engine;
 mod state;
 mod xdp;
@@ -17,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use clap::Parser as _;
 use rvs_dataplane::{DataplaneConfig, XdpMode};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 
 use crate::backend::RvsdBackend;
 use crate::cli::{Cli, XdpModeArg};
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     // Signals first, so a SIGTERM during start-up still detaches cleanly.
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGUSR1])
         .context("installing signal handlers")?;
     let socket_path = cli.socket.clone().unwrap_or_else(rvs_api::socket_path);
     // Bind before attaching anything: a second rvsd on the same socket stops here.
@@ -95,11 +96,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         "rvsd is running"
     );
 
-    let signal = signals.forever().next();
-    tracing::info!("signal {signal:?}: stopping");
+    for signal in signals.forever() {
+        if signal == SIGUSR1 {
+            dump_counters(&dp_handle, cli.stats_file.as_ref().map(StateFile::new));
+            continue;
+        }
+        tracing::info!("signal {signal}: stopping");
+        break;
+    }
     drop(socket);
     stop(&dp_handle);
     Ok(())
+}
+
+/// SIGUSR1: write the data plane's counters to `file` (atomically), or log them.
+fn dump_counters(handle: &Arc<Mutex<Option<XdpEngine>>>, file: Option<StateFile>) {
+    let counters = match handle.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        Some(e) => e.counters(),
+        None => return,
+    };
+    let json = counters.and_then(|c| Ok(serde_json::to_string(&c)?));
+    match (json, file) {
+        (Ok(json), Some(file)) => {
+            if let Err(e) = file.store(&json) {
+                tracing::warn!("cannot write counters to {}: {e}", file.path().display());
+            }
+        }
+        (Ok(json), None) => tracing::info!("counters {json}"),
+        (Err(e), _) => tracing::warn!("reading counters: {e:#}"),
+    }
 }
 
 /// Stop the data plane (detach the program, close the sockets), once.

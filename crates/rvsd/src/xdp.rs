@@ -9,6 +9,7 @@ use rvs_core::config::Snapshot;
 use rvs_core::director::{Director, DirectorOptions};
 use rvs_dataplane::{Dataplane, DataplaneConfig, SteerEntry};
 
+use crate::counters::{CoreCounters, Counters};
 use crate::engine::{Engine, Readings};
 
 /// How long a control request waits for a busy worker.
@@ -36,6 +37,12 @@ impl XdpEngine {
     /// Detach from the interfaces and stop the workers.
     pub fn stop(self) {
         self.dp.stop();
+    }
+
+    /// Every counter of the data plane, summed over the workers (for SIGUSR1).
+    pub fn counters(&self) -> anyhow::Result<Counters> {
+        let cores = self.dp.query(|d: &mut Director| CoreCounters::read(d), WORKER_TIMEOUT)?;
+        Ok(Counters::new(&self.dp.stats(), &cores))
     }
 
     /// The source addresses for tunnels and ICMP errors: an address of a served interface

@@ -82,7 +82,10 @@ fn scenario(v: &Variant) -> Vec<(String, Duration)> {
     assert_eq!(lab.holders(v.vip), (false, true), "{}: ours must stay backup", v.name);
     let start = Instant::now();
     lab.freeze_keepalived();
-    settle(&lab, v, true, "ours takes over after keepalived froze");
+    // The frozen keepalived cannot remove its copy: wait for ours to appear.
+    if lab.wait_for(v.vip, (true, true), LIMIT).is_none() {
+        panic!("{}: ours did not take over from a frozen keepalived: {}", v.name, lab.log());
+    }
     times.push(("rvs-vrrp takeover after crash of master".to_string(), start.elapsed()));
     lab.stop_keepalived(false);
 
@@ -91,9 +94,10 @@ fn scenario(v: &Variant) -> Vec<(String, Duration)> {
     lab.start_keepalived(&keepalived_instance(v, 150));
     settle(&lab, v, false, "keepalived preempts ours");
     let start = Instant::now();
-    lab.stop_keepalived(true);
+    lab.terminate_keepalived();
     settle(&lab, v, true, "ours takes over after keepalived's planned stop");
     times.push(("rvs-vrrp takeover after planned stop (priority 0)".to_string(), start.elapsed()));
+    lab.stop_keepalived(true);
 
     // 5. keepalived at 100 stays backup; our planned stop hands over to it.
     lab.start_keepalived(&keepalived_instance(v, 100));
@@ -156,4 +160,58 @@ fn interop_with_keepalived_v3_ipv6() {
         vip_len: "2001:db8::100/128",
     };
     report(&v, &scenario(&v));
+}
+
+/// Takeover after a crash of the master, several times each way (v2, priority 100
+/// backup, 1 s adverts). Run: `cargo test -p rvs-vrrp --test interop -- --ignored --nocapture`.
+#[test]
+#[ignore = "measurement: about two minutes"]
+fn takeover_times() {
+    if !lab::can_run() {
+        return;
+    }
+    let v = Variant {
+        name: "measure",
+        version: Version::V2,
+        pass: None,
+        vip: "198.51.100.100",
+        vip_len: "198.51.100.100/32",
+    };
+    let mut lab = Lab::new();
+    let (mut ka, mut rvs) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        // keepalived (100) takes over from ours (150).
+        lab.start_keepalived(&keepalived_instance(&v, 100));
+        let d = ours(&lab, &v, 150);
+        settle(&lab, &v, true, "ours elected");
+        std::thread::sleep(Duration::from_millis(1500));
+        let start = Instant::now();
+        d.abort();
+        lab.clear(&lab.a.clone(), &lab.if_a.clone(), v.vip_len);
+        settle(&lab, &v, false, "keepalived takes over");
+        ka.push(start.elapsed().as_secs_f64());
+        lab.stop_keepalived(false);
+        lab.clear(&lab.b.clone(), &lab.if_b.clone(), v.vip_len);
+        // Ours (100) takes over from keepalived (150).
+        let d = ours(&lab, &v, 100);
+        lab.start_keepalived(&keepalived_instance(&v, 150));
+        settle(&lab, &v, false, "keepalived elected");
+        std::thread::sleep(Duration::from_millis(1500));
+        let start = Instant::now();
+        lab.freeze_keepalived();
+        if lab.wait_for(v.vip, (true, true), LIMIT).is_none() {
+            panic!("ours did not take over");
+        }
+        rvs.push(start.elapsed().as_secs_f64());
+        lab.stop_keepalived(false);
+        lab.clear(&lab.b.clone(), &lab.if_b.clone(), v.vip_len);
+        d.shutdown();
+    }
+    let stats = |v: &[f64]| {
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let max = v.iter().cloned().fold(0.0, f64::max);
+        format!("mean {mean:.3} s, max {max:.3} s, runs {v:.3?}")
+    };
+    eprintln!("keepalived takeover after crash: {}", stats(&ka));
+    eprintln!("rvs-vrrp takeover after crash:   {}", stats(&rvs));
 }

@@ -153,7 +153,11 @@ impl ProbeSpec {
                 ProbeSpec::Http(HttpProbe {
                     request: http_wire::request(&url.path, vhost, target.dst, proto),
                     tls: h.tls,
-                    sni: if h.enable_sni { vhost.map(str::to_string) } else { None },
+                    sni: if h.enable_sni {
+                        vhost.map(str::to_string)
+                    } else {
+                        None
+                    },
                     codes: url.status_codes.clone(),
                     digest: url.digest,
                     target,

@@ -84,7 +84,10 @@ pub async fn ping(t: &Target) -> bool {
     let dst = SocketAddr::new(t.dst.ip(), 0);
     let deadline = Instant::now() + t.timeout;
     let req = echo_request(v6, id, seq);
-    if !matches!(timeout_at(deadline, sock.send_to(&req, dst)).await, Ok(Ok(_))) {
+    if !matches!(
+        timeout_at(deadline, sock.send_to(&req, dst)).await,
+        Ok(Ok(_))
+    ) {
         return false;
     }
     let mut buf = [0u8; 2048];

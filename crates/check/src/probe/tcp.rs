@@ -54,13 +54,19 @@ pub async fn smtp(t: &Target, helo: &str) -> bool {
         return false;
     }
     let helo = format!("HELO {helo}\r\n");
-    if !matches!(timeout(t.timeout, s.write_all(helo.as_bytes())).await, Ok(Ok(()))) {
+    if !matches!(
+        timeout(t.timeout, s.write_all(helo.as_bytes())).await,
+        Ok(Ok(()))
+    ) {
         return false;
     }
     if reply(&mut s, t).await != Some(250) {
         return false;
     }
-    if !matches!(timeout(t.timeout, s.write_all(b"QUIT\r\n")).await, Ok(Ok(()))) {
+    if !matches!(
+        timeout(t.timeout, s.write_all(b"QUIT\r\n")).await,
+        Ok(Ok(()))
+    ) {
         return false;
     }
     reply(&mut s, t).await == Some(221)

@@ -4,7 +4,8 @@
 use super::ConnId;
 use super::entry::{PROTO_SCTP, PROTO_TCP, flag};
 use super::sctp::SctpState;
-use super::table::{ConnTable, Segment};
+use super::params::Segment;
+use super::table::ConnTable;
 use super::tcp::TcpState;
 
 /// The sysctls that decide port-reuse handling.

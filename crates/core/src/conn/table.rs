@@ -1,215 +1,29 @@
 //! The connection table: a slab of entries, two hash indices, a timing wheel and the
 //! eviction FIFO, with IPVS's create / packet / expire semantics.
 
-use core::fmt;
-use core::net::IpAddr;
-
 use hashbrown::HashTable;
 
 use crate::Instant;
 use crate::model::{ForwardMethod, Timeouts};
 
+use super::delta::{CounterDelta, DeltaReason, TableStats};
 use super::entry::{
     CTPL_ASSURED, Conn, ConnId, ConnState, Entry, PROTO_SCTP, PROTO_TCP, flag, method_bits, pack,
     state_of,
 };
 use super::key::{InKey, KeyHasher, OutKey};
 use super::lru::EvictList;
-use super::sctp::{self, SCTP_STATES, SctpEvent, SctpState};
-use super::tcp::{self, Direction, TCP_STATES, Table, TcpFlags, TcpState};
+use super::params::{ConnTableConfig, InsertError, NewConn, Segment};
+use super::sctp::{self, SCTP_STATES, SctpState};
+use super::tcp::{self, Direction, TCP_STATES, Table, TcpState};
+use super::timeouts::StateTimeouts;
 use super::timer::{NIL, Wheel};
-
-/// Longest timeout an entry can hold (about 12.4 days); longer ones are clamped. Times are
-/// stored as wrapping 32-bit milliseconds, so `expire` must run at least this often.
-pub const MAX_TIMEOUT_MS: u32 = 1 << 30;
 
 /// Timeout of a fresh entry before its first packet is classified (`ip_vs_conn_new`).
 const NEW_CONN_TIMEOUT_MS: u32 = 3_000;
 
 /// How long an expiring entry that still controls others is postponed (`ip_vs_conn_expire`).
 pub(crate) const CONTROL_POSTPONE_MS: u32 = 60_000;
-
-/// Table construction parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnTableConfig {
-    /// Hard cap on entries (connections + templates); memory never grows beyond it.
-    pub max_conns: u32,
-    /// Hash seed; pass a random value (the core reads no entropy itself).
-    pub seed: u64,
-    /// Timing-wheel tick in milliseconds: entries are removed at most one tick late.
-    pub tick_ms: u32,
-    /// Timing-wheel slots (rounded up to a power of two); longer timeouts are revisited.
-    pub wheel_slots: u32,
-    /// `--set tcp tcpfin udp` timeouts (seconds; 0 keeps the default).
-    pub timeouts: Timeouts,
-    /// Use the strict `secure_tcp` state table.
-    pub secure_tcp: bool,
-}
-
-impl Default for ConnTableConfig {
-    fn default() -> Self {
-        ConnTableConfig {
-            max_conns: 1 << 20,
-            seed: 0,
-            tick_ms: 100,
-            wheel_slots: 16_384,
-            timeouts: Timeouts::default(),
-            secure_tcp: false,
-        }
-    }
-}
-
-/// What the state machine needs from a packet's transport header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Segment {
-    /// A TCP segment with its flags byte.
-    Tcp(TcpFlags),
-    /// A UDP datagram.
-    Udp,
-    /// An SCTP packet classified by its chunks.
-    Sctp(SctpEvent),
-}
-
-impl Segment {
-    /// Whether this packet opens a new connection for conn_reuse_mode: TCP SYN, SCTP INIT.
-    pub const fn is_new_conn(self) -> bool {
-        match self {
-            Segment::Tcp(f) => f.syn(),
-            Segment::Sctp(e) => matches!(e, SctpEvent::Init),
-            Segment::Udp => false,
-        }
-    }
-}
-
-/// A connection to create (after scheduling chose `dest`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NewConn {
-    /// The client-side key of the packet that opened it.
-    pub key: InKey,
-    /// Destination (RIP).
-    pub daddr: IpAddr,
-    /// Destination port.
-    pub dport: u16,
-    /// Forwarding method of the destination.
-    pub method: ForwardMethod,
-    /// Stable id of the service.
-    pub service: u32,
-    /// Stable id of the destination.
-    pub dest: u32,
-    /// Controlling persistence template, if the service is persistent.
-    pub control: Option<ConnId>,
-    /// `-o` one-packet scheduling: not hashed; call [`ConnTable::release`] after forwarding.
-    pub one_packet: bool,
-    /// Client port unknown yet (IP_VS_CONN_F_NO_CPORT); fill it with `fill_cport`.
-    pub no_cport: bool,
-}
-
-/// Why an insert failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InsertError {
-    /// The table is at `max_conns` and nothing expired or evictable was found (counted).
-    TableFull,
-    /// An entry with this key exists already (look up before inserting).
-    Exists(ConnId),
-    /// `control` does not name a live template.
-    InvalidControl,
-}
-
-impl fmt::Display for InsertError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InsertError::TableFull => f.write_str("connection table full"),
-            InsertError::Exists(id) => write!(f, "connection exists (slot {})", id.0),
-            InsertError::InvalidControl => f.write_str("control handle is not a live template"),
-        }
-    }
-}
-
-impl std::error::Error for InsertError {}
-
-/// Why a destination's counters change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeltaReason {
-    /// An entry was created (always inactive first, or a template).
-    Created,
-    /// A state change moved a connection between active and inactive.
-    StateChange,
-    /// The entry's timer ran out.
-    Expired,
-    /// Removed to make room in a full table.
-    Evicted,
-    /// Removed on request (`expire_now`, `release`, `expire_dest`).
-    Removed,
-}
-
-/// A change to one destination's ActiveConn / InActConn / PersistConn counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CounterDelta {
-    /// Service id of the entry.
-    pub service: u32,
-    /// Destination id of the entry.
-    pub dest: u32,
-    /// Change of activeconns.
-    pub active: i32,
-    /// Change of inactconns.
-    pub inactive: i32,
-    /// Change of persistconns (templates).
-    pub persistent: i32,
-    /// Why.
-    pub reason: DeltaReason,
-}
-
-/// Table counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TableStats {
-    /// Entries created (connections and templates).
-    pub inserted: u64,
-    /// Entries removed by their timer.
-    pub expired: u64,
-    /// Entries evicted from a full table.
-    pub evicted: u64,
-    /// Inserts refused because the table was full (counted as drops `TableFull`).
-    pub refused_full: u64,
-    /// Entries removed on request.
-    pub removed: u64,
-}
-
-/// Per-state timeouts in milliseconds.
-#[derive(Debug, Clone)]
-pub(crate) struct StateTimeouts {
-    pub(crate) tcp: [u32; TCP_STATES],
-    pub(crate) sctp: [u32; SCTP_STATES],
-    pub(crate) udp: u32,
-}
-
-pub(crate) fn secs_to_ms(secs: u32) -> u32 {
-    (u64::from(secs) * 1000).min(u64::from(MAX_TIMEOUT_MS)) as u32
-}
-
-impl StateTimeouts {
-    fn new(t: Timeouts) -> StateTimeouts {
-        let mut s = StateTimeouts {
-            tcp: TcpState::ALL.map(|s| secs_to_ms(s.default_timeout_secs())),
-            sctp: SctpState::ALL.map(|s| secs_to_ms(s.default_timeout_secs())),
-            udp: secs_to_ms(sctp::UDP_DEFAULT_TIMEOUT_SECS),
-        };
-        s.apply(t);
-        s
-    }
-
-    fn apply(&mut self, t: Timeouts) {
-        if t.tcp != 0 {
-            self.tcp[TcpState::Established as usize] = secs_to_ms(t.tcp);
-        }
-        if t.tcp_fin != 0 {
-            self.tcp[TcpState::FinWait as usize] = secs_to_ms(t.tcp_fin);
-        }
-        if t.udp != 0 {
-            self.udp = secs_to_ms(t.udp);
-        }
-    }
-}
 
 /// The connection table of one worker. See the [module docs](super) for the contract.
 #[derive(Debug, Clone)]

@@ -21,7 +21,10 @@ use crate::model::{Family, ForwardMethod, Protocol, ServiceKey};
 
 use super::entry::{CTPL_NONE, ConnId, Entry, flag, method_bits, pack};
 use super::key::InKey;
-use super::table::{ConnTable, CounterDelta, DeltaReason, InsertError, secs_to_ms};
+use super::delta::{CounterDelta, DeltaReason};
+use super::params::InsertError;
+use super::table::ConnTable;
+use super::timeouts::secs_to_ms;
 
 /// The FTP control port, which IPVS special-cases in persistence templates.
 pub const FTP_PORT: u16 = 21;

@@ -41,7 +41,7 @@ impl Director {
     /// Process a parsed TCP / UDP / SCTP packet.
     pub(crate) fn input(&mut self, buf: &mut [u8], p: &Parsed, proto: Protocol, now: Instant) -> Verdict {
         let seg = segment(buf, p, proto);
-        let key = InKey::new(proto, p.src, p.sport, p.dst, p.dport);
+        let key = InKey::from_raw(p.proto, p.v6, p.src_raw, p.sport, p.dst_raw, p.dport);
         let hash = self.conns.hash_in(&key);
         let mut dest_gone = false;
         if let Some(id) = self.conns.lookup_in_hashed(&key, hash) {

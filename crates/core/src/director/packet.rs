@@ -6,7 +6,7 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use rvs_wire::{ethernet, ip_proto, ipv4, ipv6, tcp};
+use rvs_wire::{ethernet, ip_proto, ipv4, ipv6};
 
 use crate::verdict::DropReason;
 
@@ -36,6 +36,10 @@ pub(crate) struct Parsed {
     pub src: IpAddr,
     /// IP destination.
     pub dst: IpAddr,
+    /// IP source in the connection table's 16-byte form (IPv4 in the first 4 bytes).
+    pub src_raw: [u8; 16],
+    /// IP destination in the same form.
+    pub dst_raw: [u8; 16],
     /// Source port (TCP/UDP/SCTP), 0 for ICMP.
     pub sport: u16,
     /// Destination port (TCP/UDP/SCTP), 0 for ICMP.
@@ -77,32 +81,56 @@ pub(crate) fn parse(buf: &[u8], start: usize, len: usize) -> Result<Parsed, Drop
 }
 
 fn parse_v4(buf: &[u8], start: usize, l3: usize, ip: &[u8]) -> Result<Parsed, DropReason> {
-    let p = ipv4::Packet::new_checked(ip).map_err(|_| DropReason::Malformed)?;
-    if !p.verify_checksum() {
+    // Hand-rolled rather than through `ipv4::Packet`: this runs for every packet, and one
+    // bounds check up front lets the compiler drop the others.
+    let Some(h) = ip.get(..ipv4::HEADER_LEN) else { return Err(DropReason::Malformed) };
+    let ihl = usize::from(h[0] & 0x0f) * 4;
+    if h[0] >> 4 != 4 || ihl < ipv4::HEADER_LEN || ip.len() < ihl {
+        return Err(DropReason::Malformed);
+    }
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if total < ihl || total > ip.len() {
+        return Err(DropReason::Malformed);
+    }
+    if !header_checksum_ok(&ip[..ihl]) {
         return Err(DropReason::BadChecksum);
     }
-    if p.is_fragment() {
+    if u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0 {
         return Err(DropReason::Fragment);
     }
-    let l4 = l3 + p.header_len();
-    let end = l3 + usize::from(p.total_len());
+    let mut src_raw = [0u8; 16];
+    let mut dst_raw = [0u8; 16];
+    src_raw[..4].copy_from_slice(&h[12..16]);
+    dst_raw[..4].copy_from_slice(&h[16..20]);
     let mut out = Parsed {
         start,
         l3,
-        l4,
-        end,
+        l4: l3 + ihl,
+        end: l3 + total,
         v6: false,
-        proto: p.protocol(),
-        src: IpAddr::V4(p.src_addr()),
-        dst: IpAddr::V4(p.dst_addr()),
+        proto: h[9],
+        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
+        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
+        src_raw,
+        dst_raw,
         sport: 0,
         dport: 0,
         tcp_flags: 0,
         sctp_chunk: 0,
-        df: p.dont_frag(),
+        df: h[6] & 0x40 != 0,
     };
     transport(buf, &mut out)?;
     Ok(out)
+}
+
+/// Whether an IPv4 header (a multiple of 4 bytes) sums to all ones.
+#[inline]
+fn header_checksum_ok(h: &[u8]) -> bool {
+    let mut sum: u64 = 0;
+    for w in h.chunks_exact(4) {
+        sum += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    rvs_wire::checksum::fold(sum) == 0xffff
 }
 
 fn parse_v6(buf: &[u8], start: usize, l3: usize, ip: &[u8]) -> Result<Parsed, DropReason> {
@@ -121,6 +149,8 @@ fn parse_v6(buf: &[u8], start: usize, l3: usize, ip: &[u8]) -> Result<Parsed, Dr
         proto: ul.protocol,
         src: IpAddr::V6(p.src_addr()),
         dst: IpAddr::V6(p.dst_addr()),
+        src_raw: p.src_addr().octets(),
+        dst_raw: p.dst_addr().octets(),
         sport: 0,
         dport: 0,
         tcp_flags: 0,
@@ -135,10 +165,14 @@ fn transport(buf: &[u8], p: &mut Parsed) -> Result<(), DropReason> {
     let seg = &buf[p.l4..p.end];
     match p.proto {
         ip_proto::TCP => {
-            let t = tcp::Packet::new_checked(seg).map_err(|_| DropReason::Malformed)?;
-            p.sport = t.src_port();
-            p.dport = t.dst_port();
-            p.tcp_flags = t.flags();
+            let h = seg.get(..20).ok_or(DropReason::Malformed)?;
+            let doff = usize::from(h[12] >> 4) * 4;
+            if doff < 20 || doff > seg.len() {
+                return Err(DropReason::Malformed);
+            }
+            p.sport = u16::from_be_bytes([h[0], h[1]]);
+            p.dport = u16::from_be_bytes([h[2], h[3]]);
+            p.tcp_flags = h[13];
         }
         ip_proto::UDP => {
             let h = seg.get(..8).ok_or(DropReason::Malformed)?;

@@ -4,7 +4,6 @@
 //! and 2001:db8::/64 only, no route out.
 
 use std::fs::File;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
@@ -175,6 +174,13 @@ impl Lab {
         kill(k.vrrp_pid, Signal::SIGSTOP).unwrap();
     }
 
+    /// Sends SIGTERM (a planned stop) without waiting for the exit.
+    pub fn terminate_keepalived(&self) {
+        if let Some(k) = &self.keepalived {
+            let _ = kill(Pid::from_raw(i32::try_from(k.child.id()).unwrap()), Signal::SIGTERM);
+        }
+    }
+
     /// Stops keepalived: gracefully (SIGTERM to the process we started) or by SIGKILL to
     /// both of its processes.
     pub fn stop_keepalived(&mut self, graceful: bool) {
@@ -196,10 +202,6 @@ impl Lab {
         let _ = kill(k.vrrp_pid, Signal::SIGKILL);
         let _ = k.child.kill();
         let _ = k.child.wait();
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
     }
 }
 
