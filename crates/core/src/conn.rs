@@ -89,18 +89,20 @@ mod timeouts;
 mod timer;
 
 #[cfg(test)]
+mod persist_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
 
+pub use delta::{CounterDelta, DeltaReason, TableStats};
 pub use entry::{Conn, ConnId, ConnState};
 pub use export::{ConnInfo, FLOW_RECORD_LEN, FlowRecord};
 pub use key::{InKey, OutKey};
+pub use params::{ConnTableConfig, InsertError, NewConn, Segment};
 pub use reuse::ReusePolicy;
 pub use sctp::{SctpEvent, SctpState};
-pub use delta::{CounterDelta, DeltaReason, TableStats};
-pub use params::{ConnTableConfig, InsertError, NewConn, Segment};
 pub use table::ConnTable;
-pub use timeouts::MAX_TIMEOUT_MS;
 pub use tcp::{Direction, TcpFlags, TcpState};
 pub use template::{FTP_PORT, NewTemplate, TemplateKey, conn_dport, mask_addr, template_dport};
+pub use timeouts::MAX_TIMEOUT_MS;

@@ -3,8 +3,8 @@
 
 use super::ConnId;
 use super::entry::{PROTO_SCTP, PROTO_TCP, flag};
-use super::sctp::SctpState;
 use super::params::Segment;
+use super::sctp::SctpState;
 use super::table::ConnTable;
 use super::tcp::TcpState;
 

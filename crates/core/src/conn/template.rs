@@ -19,9 +19,9 @@ use core::net::IpAddr;
 use crate::Instant;
 use crate::model::{Family, ForwardMethod, Protocol, ServiceKey};
 
+use super::delta::{CounterDelta, DeltaReason};
 use super::entry::{CTPL_NONE, ConnId, Entry, flag, method_bits, pack};
 use super::key::InKey;
-use super::delta::{CounterDelta, DeltaReason};
 use super::params::InsertError;
 use super::table::ConnTable;
 use super::timeouts::secs_to_ms;
