@@ -24,9 +24,19 @@ use rvs_wire::checksum;
 
 const HEADROOM: usize = 256;
 
-fn svc(protocol: Protocol, vip: [u8; 4], port: u16, sched: &str, one_packet: bool) -> ServiceConfig {
+fn svc(
+    protocol: Protocol,
+    vip: [u8; 4],
+    port: u16,
+    sched: &str,
+    one_packet: bool,
+) -> ServiceConfig {
     ServiceConfig {
-        key: ServiceKey::Addr { protocol, addr: IpAddr::from(vip), port },
+        key: ServiceKey::Addr {
+            protocol,
+            addr: IpAddr::from(vip),
+            port,
+        },
         scheduler: sched.into(),
         sched_flags: SchedFlags::default(),
         persistence: None,
@@ -54,7 +64,20 @@ fn frame(src: u32, sport: u16, dst: u32, dport: u16, tcp: bool) -> Vec<u8> {
     let payload = [0x61u8; 24];
     let l4len = if tcp { 20 } else { 8 } + payload.len();
     let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0];
-    let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, if tcp { 6 } else { 17 }, 0, 0];
+    let mut ip = vec![
+        0x45,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        if tcp { 6 } else { 17 },
+        0,
+        0,
+    ];
     ip[2..4].copy_from_slice(&((20 + l4len) as u16).to_be_bytes());
     ip.extend_from_slice(&src.to_be_bytes());
     ip.extend_from_slice(&dst.to_be_bytes());
@@ -70,7 +93,10 @@ fn frame(src: u32, sport: u16, dst: u32, dport: u16, tcp: bool) -> Vec<u8> {
         l4[4..6].copy_from_slice(&(l4len as u16).to_be_bytes());
     }
     l4.extend_from_slice(&payload);
-    let (s, d) = (IpAddr::from(src.to_be_bytes()), IpAddr::from(dst.to_be_bytes()));
+    let (s, d) = (
+        IpAddr::from(src.to_be_bytes()),
+        IpAddr::from(dst.to_be_bytes()),
+    );
     let c = checksum::finish(checksum::combine(&[
         checksum::pseudo_header(&s, &d, if tcp { 6 } else { 17 }, l4len as u32),
         checksum::data(&l4),
@@ -118,14 +144,20 @@ fn setup(n: usize) -> Setup {
         let k = s.key;
         c.add_service(s).unwrap();
         for i in 0..4 {
-            c.add_dest(&k, dest(RIP + i + (vip - VIP_NAT) * 16, port, m, 1)).unwrap();
+            c.add_dest(&k, dest(RIP + i + (vip - VIP_NAT) * 16, port, m, 1))
+                .unwrap();
         }
     }
-    let mut d = Director::new(DirectorOptions { seed: 3, max_conns: n * 2 + 1024, ..Default::default() });
+    let mut d = Director::new(DirectorOptions {
+        seed: 3,
+        max_conns: n * 2 + 1024,
+        ..Default::default()
+    });
     d.set_snapshot(c.snapshot());
     d.set_local_address("198.51.100.254".parse().unwrap());
     let mut buf = vec![0u8; HEADROOM + 256];
-    let (mut nat_in, mut nat_out, mut dr, mut tun) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut nat_in, mut nat_out, mut dr, mut tun) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let now = Instant::from_secs(1);
     for i in 0..n {
         let client = 0x0A00_0000 + (i as u32 / 50_000);
@@ -135,11 +167,15 @@ fn setup(n: usize) -> Setup {
         let syn = with_syn(&est);
         buf[HEADROOM..HEADROOM + syn.len()].copy_from_slice(&syn);
         let v = d.process(&mut buf, HEADROOM, syn.len(), now);
-        let Verdict::Forward { next_hop, .. } = v else { panic!("setup: {v:?}") };
+        let Verdict::Forward { next_hop, .. } = v else {
+            panic!("setup: {v:?}")
+        };
         let keep = |v: &Vec<Vec<u8>>| v.len() < 10_000;
         match i % 3 {
             0 if keep(&nat_in) => {
-                let IpAddr::V4(rip) = next_hop else { unreachable!() };
+                let IpAddr::V4(rip) = next_hop else {
+                    unreachable!()
+                };
                 nat_out.push(frame(u32::from(rip), 8080, client, cport, true));
                 nat_in.push(est);
             }
@@ -148,7 +184,13 @@ fn setup(n: usize) -> Setup {
             _ => {}
         }
     }
-    Setup { director: d, nat_in, nat_out, dr, tun }
+    Setup {
+        director: d,
+        nat_in,
+        nat_out,
+        dr,
+        tun,
+    }
 }
 
 fn bench_established(c: &mut Criterion, n: usize, label: &str) {
@@ -156,7 +198,12 @@ fn bench_established(c: &mut Criterion, n: usize, label: &str) {
     let mut g = c.benchmark_group(format!("established/{label}"));
     let mut buf = vec![0u8; HEADROOM + 256];
     let now = Instant::from_secs(2);
-    for (name, frames) in [("nat_in", &s.nat_in), ("nat_out", &s.nat_out), ("dr", &s.dr), ("tun", &s.tun)] {
+    for (name, frames) in [
+        ("nat_in", &s.nat_in),
+        ("nat_out", &s.nat_out),
+        ("dr", &s.dr),
+        ("tun", &s.tun),
+    ] {
         let mut i = 0;
         let d = &mut s.director;
         g.bench_function(name, |b| {
@@ -190,11 +237,21 @@ fn new_connection(c: &mut Criterion) {
         let k = s.key;
         cfg.add_service(s).unwrap();
         for i in 0..64u32 {
-            cfg.add_dest(&k, dest(RIP + i, 5353, ForwardMethod::Masq, 1 + (i % 5) as i32)).unwrap();
+            cfg.add_dest(
+                &k,
+                dest(RIP + i, 5353, ForwardMethod::Masq, 1 + (i % 5) as i32),
+            )
+            .unwrap();
         }
-        let mut d = Director::new(DirectorOptions { seed: 9, max_conns: 1 << 16, ..Default::default() });
+        let mut d = Director::new(DirectorOptions {
+            seed: 9,
+            max_conns: 1 << 16,
+            ..Default::default()
+        });
         d.set_snapshot(cfg.snapshot());
-        let frames: Vec<Vec<u8>> = (0..4096u32).map(|i| frame(0x0A00_0000 + i * 7, 1024 + i as u16, VIP_NAT, 53, false)).collect();
+        let frames: Vec<Vec<u8>> = (0..4096u32)
+            .map(|i| frame(0x0A00_0000 + i * 7, 1024 + i as u16, VIP_NAT, 53, false))
+            .collect();
         let now = Instant::from_secs(1);
         let mut i = 0;
         g.bench_function(name, |b| {

@@ -24,9 +24,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use error::{ConfigError, errno};
-pub use snapshot::{Dest, Service, SteerEntry, Snapshot, family_of, key_family};
+pub use snapshot::{Dest, Service, Snapshot, SteerEntry, family_of, key_family};
 
-use crate::model::{DestConfig, Family, ForwardMethod, Protocol, ServiceConfig, ServiceKey, Timeouts, TunnelType};
+use crate::model::{
+    DestConfig, Family, ForwardMethod, Protocol, ServiceConfig, ServiceKey, Timeouts, TunnelType,
+};
 
 /// The longest timeout `--set` accepts, in seconds (the kernel refuses values whose jiffies
 /// overflow an int; with millisecond ticks that is `i32::MAX / 1000`).
@@ -92,7 +94,12 @@ impl Config {
         }
         let id = self.next_service_id;
         let mut services = self.current.services().to_vec();
-        services.push(Service { id, config: svc, dests: Vec::new(), zero_epoch: 0 });
+        services.push(Service {
+            id,
+            config: svc,
+            dests: Vec::new(),
+            zero_epoch: 0,
+        });
         self.next_service_id += 1;
         self.commit(services, self.current.timeouts, self.current.zero_epoch);
         Ok(id)
@@ -141,7 +148,14 @@ impl Config {
         };
         let mut services = self.current.services().to_vec();
         let zero_epoch = services[i].zero_epoch;
-        services[i].dests.insert(0, Dest { id, config: dest, zero_epoch });
+        services[i].dests.insert(
+            0,
+            Dest {
+                id,
+                config: dest,
+                zero_epoch,
+            },
+        );
         self.trash.remove(&trash_key);
         if fresh {
             self.next_dest_id += 1;
@@ -169,7 +183,12 @@ impl Config {
 
     /// `-d`: delete a destination by address and port (0 means the service port, as ipvsadm
     /// fills in a missing `-r` port).
-    pub fn del_dest(&mut self, key: &ServiceKey, addr: IpAddr, port: u16) -> Result<(), ConfigError> {
+    pub fn del_dest(
+        &mut self,
+        key: &ServiceKey,
+        addr: IpAddr,
+        port: u16,
+    ) -> Result<(), ConfigError> {
         let i = self.index_of(key)?;
         let svc = &self.current.services()[i];
         let j = svc
@@ -179,7 +198,10 @@ impl Config {
             .ok_or(ConfigError::NoDest)?;
         let mut services = self.current.services().to_vec();
         let gone = services[i].dests.remove(j);
-        self.trash.insert((services[i].id, gone.config.addr, gone.config.port), gone.id);
+        self.trash.insert(
+            (services[i].id, gone.config.addr, gone.config.port),
+            gone.id,
+        );
         self.commit(services, self.current.timeouts, self.current.zero_epoch);
         Ok(())
     }
@@ -199,7 +221,11 @@ impl Config {
         if t.udp != 0 {
             new.udp = t.udp;
         }
-        self.commit(self.current.services().to_vec(), new, self.current.zero_epoch);
+        self.commit(
+            self.current.services().to_vec(),
+            new,
+            self.current.zero_epoch,
+        );
         Ok(())
     }
 
@@ -246,12 +272,20 @@ impl Config {
 fn validate_service(svc: &ServiceConfig) -> Result<(), ConfigError> {
     let family = key_family(&svc.key);
     match svc.key {
-        ServiceKey::Addr { protocol, port, addr } => {
+        ServiceKey::Addr {
+            protocol,
+            port,
+            addr,
+        } => {
             if port == 0 && svc.persistence.is_none() {
-                return Err(ConfigError::Invalid("Zero port specified for non-persistent service"));
+                return Err(ConfigError::Invalid(
+                    "Zero port specified for non-persistent service",
+                ));
             }
             if svc.one_packet && protocol != Protocol::Udp {
-                return Err(ConfigError::Invalid("One-Packet Scheduling is only for UDP virtual services"));
+                return Err(ConfigError::Invalid(
+                    "One-Packet Scheduling is only for UDP virtual services",
+                ));
             }
             if addr.is_unspecified() {
                 return Err(ConfigError::Invalid("virtual address is unspecified"));
@@ -315,19 +349,29 @@ fn lookup_port(svc: &Service, port: u16) -> u16 {
 fn normalise_dest(svc: &Service, mut d: DestConfig) -> Result<DestConfig, ConfigError> {
     d.port = effective_port(svc, d.method, d.port);
     if family_of(d.addr) != svc.family() && d.method != ForwardMethod::Tunnel {
-        return Err(ConfigError::Invalid("Different address family is allowed only for tunneling servers"));
+        return Err(ConfigError::Invalid(
+            "Different address family is allowed only for tunneling servers",
+        ));
     }
-    if d.method != ForwardMethod::Tunnel && (d.tun_type != TunnelType::Ipip || d.tun_port != 0 || d.tun_flags != 0) {
-        return Err(ConfigError::Invalid("Tunnel options conflict with forward method"));
+    if d.method != ForwardMethod::Tunnel
+        && (d.tun_type != TunnelType::Ipip || d.tun_port != 0 || d.tun_flags != 0)
+    {
+        return Err(ConfigError::Invalid(
+            "Tunnel options conflict with forward method",
+        ));
     }
     if d.method == ForwardMethod::Tunnel {
         match d.tun_type {
             TunnelType::Ipip => {
                 if d.tun_port != 0 {
-                    return Err(ConfigError::Invalid("Illegal 'tun-port' option with the 'ipip' tunnel type"));
+                    return Err(ConfigError::Invalid(
+                        "Illegal 'tun-port' option with the 'ipip' tunnel type",
+                    ));
                 }
                 if d.tun_flags != 0 {
-                    return Err(ConfigError::Invalid("Illegal tunnel checksum option with the 'ipip' tunnel type"));
+                    return Err(ConfigError::Invalid(
+                        "Illegal tunnel checksum option with the 'ipip' tunnel type",
+                    ));
                 }
             }
             TunnelType::Gue => return Err(ConfigError::Unsupported("GUE tunnels")),
@@ -338,7 +382,9 @@ fn normalise_dest(svc: &Service, mut d: DestConfig) -> Result<DestConfig, Config
         return Err(ConfigError::OutOfRange("server weight less than zero"));
     }
     if d.l_threshold > d.u_threshold {
-        return Err(ConfigError::OutOfRange("lower threshold is higher than upper threshold"));
+        return Err(ConfigError::OutOfRange(
+            "lower threshold is higher than upper threshold",
+        ));
     }
     if !is_unicast(d.addr) {
         return Err(ConfigError::Invalid("real server address is not unicast"));

@@ -88,7 +88,11 @@ pub struct DirectorOptions {
 
 impl Default for DirectorOptions {
     fn default() -> Self {
-        DirectorOptions { seed: 0, max_conns: 1 << 20, sysctls: Sysctls::default() }
+        DirectorOptions {
+            seed: 0,
+            max_conns: 1 << 20,
+            sysctls: Sysctls::default(),
+        }
     }
 }
 

@@ -23,8 +23,8 @@ use crate::verdict::DropReason;
 
 pub(crate) use dr::forward as dr_forward;
 pub(crate) use icmp::{
-    IcmpError, IcmpKind, build_error, nat_rewrite as icmp_nat_rewrite, parse_error as parse_icmp_error,
-    relay_tunnel_error, tunnel_quote,
+    IcmpError, IcmpKind, build_error, nat_rewrite as icmp_nat_rewrite,
+    parse_error as parse_icmp_error, relay_tunnel_error, tunnel_quote,
 };
 pub(crate) use nat::{Side, rewrite as nat_rewrite};
 pub(crate) use tun::{TunParams, encapsulate as tun_encapsulate, outer_len as tun_outer_len};

@@ -95,7 +95,10 @@ pub struct Stats {
 impl Stats {
     /// Fresh counters whose zero epoch is `epoch` (the snapshot's epoch when created).
     pub fn with_epoch(epoch: u64) -> Self {
-        Stats { zero_epoch: epoch, ..Stats::default() }
+        Stats {
+            zero_epoch: epoch,
+            ..Stats::default()
+        }
     }
 
     /// Count one packet of `bytes` IP bytes client → server.
@@ -146,7 +149,10 @@ impl Stats {
 
     /// What readers merge across workers.
     pub fn reading(&self) -> StatsReading {
-        StatsReading { counters: self.counters(), averages: self.est.averages() }
+        StatsReading {
+            counters: self.counters(),
+            averages: self.est.averages(),
+        }
     }
 }
 

@@ -65,17 +65,26 @@ fn persistence_holds_until_the_template_expires() {
     let other = next_hop(&lab.send(&Pkt::tcp(&client(2), 1000, VIP, 80, SYN)).0);
     assert_ne!(first, other, "rr alternates between clients");
     let svc = lab.config.service(&k).unwrap();
-    let persist: u32 = svc.dests.iter().map(|d| lab.director.dest_conns(d.id).unwrap().persistent).sum();
+    let persist: u32 = svc
+        .dests
+        .iter()
+        .map(|d| lab.director.dest_conns(d.id).unwrap().persistent)
+        .sum();
     assert_eq!(persist, 2, "one template per client");
     // Client 1 comes back on other ports: same server, though rr would move on.
     for port in 1001..1010 {
-        assert_eq!(next_hop(&lab.send(&Pkt::tcp(&client(1), port, VIP, 80, SYN)).0), first);
+        assert_eq!(
+            next_hop(&lab.send(&Pkt::tcp(&client(1), port, VIP, 80, SYN)).0),
+            first
+        );
         lab.advance(10);
     }
     // After silence longer than every timeout, the templates are gone.
     lab.advance(600);
     assert_eq!(lab.director.conn_count(), 0);
-    let picks: Vec<_> = (0..2).map(|i| next_hop(&lab.send(&Pkt::tcp(&client(1), 2000 + i, VIP, 80, SYN)).0)).collect();
+    let picks: Vec<_> = (0..2)
+        .map(|i| next_hop(&lab.send(&Pkt::tcp(&client(1), 2000 + i, VIP, 80, SYN)).0))
+        .collect();
     assert_eq!(picks[0], picks[1]);
     // rr continued its cycle: one pick per template creation.
     let third = next_hop(&lab.send(&Pkt::tcp(&client(3), 1000, VIP, 80, SYN)).0);
@@ -86,21 +95,29 @@ fn persistence_holds_until_the_template_expires() {
 fn deleted_destination_drops_or_expires() {
     let k = key(Protocol::Udp, VIP, 53);
     let mut lab = Lab::new();
-    lab.add(service(k, "rr"), &[dest(R1, 53, Masq, 1), dest(R2, 53, Masq, 1)]);
+    lab.add(
+        service(k, "rr"),
+        &[dest(R1, 53, Masq, 1), dest(R2, 53, Masq, 1)],
+    );
     let mut by_client = Vec::new();
     for c in 1..=4 {
         by_client.push(next_hop(&lab.send(&Pkt::udp(&client(c), 1000, VIP, 53)).0));
     }
     lab.config.del_dest(&k, ip(R1), 53).unwrap();
     lab.sync();
-    let gone: Vec<u8> = (1..=4).filter(|&c| by_client[usize::from(c) - 1] == ip(R1)).collect();
+    let gone: Vec<u8> = (1..=4)
+        .filter(|&c| by_client[usize::from(c) - 1] == ip(R1))
+        .collect();
     assert!(!gone.is_empty());
     for &c in &gone {
         let (v, _) = lab.send(&Pkt::udp(&client(c), 1000, VIP, 53));
         assert_eq!(v, Verdict::Drop(DropReason::DestinationGone));
     }
     // With expire_nodest_conn the stale entry goes and the datagram is scheduled again.
-    lab.director.set_sysctls(Sysctls { expire_nodest_conn: true, ..Sysctls::default() });
+    lab.director.set_sysctls(Sysctls {
+        expire_nodest_conn: true,
+        ..Sysctls::default()
+    });
     for &c in &gone {
         let (v, _) = lab.send(&Pkt::udp(&client(c), 1000, VIP, 53));
         assert_eq!(next_hop(&v), ip(R2));
@@ -123,7 +140,10 @@ fn deleted_destination_tcp_non_syn_is_gone() {
     lab.sync();
     let (v, _) = lab.send(&Pkt::tcp(&client(1), 1000, VIP, 80, ACK));
     assert_eq!(v, Verdict::Drop(DropReason::DestinationGone));
-    lab.director.set_sysctls(Sysctls { expire_nodest_conn: true, ..Sysctls::default() });
+    lab.director.set_sysctls(Sysctls {
+        expire_nodest_conn: true,
+        ..Sysctls::default()
+    });
     let (v, _) = lab.send(&Pkt::tcp(&client(1), 1000, VIP, 80, ACK));
     assert_eq!(v, Verdict::Drop(DropReason::DestinationGone));
     assert_eq!(lab.director.conn_count(), 0);
@@ -132,10 +152,16 @@ fn deleted_destination_tcp_non_syn_is_gone() {
 #[test]
 fn drops_are_counted() {
     let mut lab = Lab::new();
-    lab.add(service(key(Protocol::Tcp, VIP, 80), "wlc"), &[dest(R1, 80, Route, 1)]);
+    lab.add(
+        service(key(Protocol::Tcp, VIP, 80), "wlc"),
+        &[dest(R1, 80, Route, 1)],
+    );
     let (v, _) = lab.send(&Pkt::tcp(&client(1), 1000, "203.0.113.11", 80, SYN));
     assert_eq!(v, Verdict::Drop(DropReason::NoService));
-    let (v, _) = lab.send(&Pkt { ttl: 1, ..Pkt::tcp(&client(1), 1000, VIP, 80, SYN) });
+    let (v, _) = lab.send(&Pkt {
+        ttl: 1,
+        ..Pkt::tcp(&client(1), 1000, VIP, 80, SYN)
+    });
     assert_eq!(v, Verdict::Drop(DropReason::TtlExceeded));
     let (v, _) = lab.send(&Pkt::tcp(&client(2), 1000, VIP, 80, ACK));
     assert_eq!(v, Verdict::Drop(DropReason::NoConnection));
@@ -147,18 +173,38 @@ fn drops_are_counted() {
         frame[14 + 10..14 + 12].fill(0);
         let c = rvs_wire::checksum::finish(rvs_wire::checksum::data(&frame[14..34]));
         frame[14 + 10..14 + 12].copy_from_slice(&c.to_be_bytes());
-        assert_eq!(lab.send_frame(&frame).0, Verdict::Drop(DropReason::Fragment));
+        assert_eq!(
+            lab.send_frame(&frame).0,
+            Verdict::Drop(DropReason::Fragment)
+        );
     }
     // IPv6 fragment header.
     let inner = Pkt::udp("2001:db8::1", 5, "2001:db8::10", 53).ip_bytes();
     let mut payload = vec![17, 0, 0, 0, 0, 0, 0, 1];
     payload.extend_from_slice(&inner[40..]);
-    let frag = ip_header(ip("2001:db8::1"), ip("2001:db8::10"), 44, 64, false, 0, payload);
-    assert_eq!(lab.send_frame(&ether(None, &frag)).0, Verdict::Drop(DropReason::Fragment));
+    let frag = ip_header(
+        ip("2001:db8::1"),
+        ip("2001:db8::10"),
+        44,
+        64,
+        false,
+        0,
+        payload,
+    );
+    assert_eq!(
+        lab.send_frame(&ether(None, &frag)).0,
+        Verdict::Drop(DropReason::Fragment)
+    );
     let mut bad = Pkt::tcp(&client(1), 1000, VIP, 80, SYN).frame();
     bad[14 + 10] ^= 0xff;
-    assert_eq!(lab.send_frame(&bad).0, Verdict::Drop(DropReason::BadChecksum));
-    assert_eq!(lab.send_frame(&bad[..30]).0, Verdict::Drop(DropReason::Malformed));
+    assert_eq!(
+        lab.send_frame(&bad).0,
+        Verdict::Drop(DropReason::BadChecksum)
+    );
+    assert_eq!(
+        lab.send_frame(&bad[..30]).0,
+        Verdict::Drop(DropReason::Malformed)
+    );
     let d = lab.director.drops();
     assert_eq!(d.get(DropReason::NoService), 1);
     assert_eq!(d.get(DropReason::TtlExceeded), 1);
@@ -184,7 +230,10 @@ fn upper_threshold_overloads_and_lower_clears() {
     assert_eq!(lab.director.dest_overloaded(id1), Some(true));
     lab.advance(400);
     assert_eq!(lab.director.dest_overloaded(id1), Some(false));
-    assert_eq!(next_hop(&lab.send(&Pkt::udp(&client(50), 1000, VIP, 53)).0), ip(R1));
+    assert_eq!(
+        next_hop(&lab.send(&Pkt::udp(&client(50), 1000, VIP, 53)).0),
+        ip(R1)
+    );
 }
 
 #[test]
@@ -194,7 +243,9 @@ fn one_packet_scheduling_schedules_every_datagram() {
     svc.one_packet = true;
     let mut lab = Lab::new();
     lab.add(svc, &[dest(R1, 53, Route, 1), dest(R2, 53, Route, 1)]);
-    let hops: Vec<_> = (0..4).map(|_| next_hop(&lab.send(&Pkt::udp(&client(1), 1000, VIP, 53)).0)).collect();
+    let hops: Vec<_> = (0..4)
+        .map(|_| next_hop(&lab.send(&Pkt::udp(&client(1), 1000, VIP, 53)).0))
+        .collect();
     assert_ne!(hops[0], hops[1]);
     assert_eq!(hops[0], hops[2]);
     assert_eq!(lab.director.conn_count(), 0);
@@ -206,7 +257,10 @@ fn one_packet_scheduling_schedules_every_datagram() {
 fn syn_on_time_wait_is_rescheduled() {
     let k = key(Protocol::Tcp, VIP, 80);
     let mut lab = Lab::new();
-    lab.add(service(k, "rr"), &[dest(R1, 8080, Masq, 1), dest(R2, 8080, Masq, 1)]);
+    lab.add(
+        service(k, "rr"),
+        &[dest(R1, 8080, Masq, 1), dest(R2, 8080, Masq, 1)],
+    );
     let c = client(1);
     let first = next_hop(&lab.send(&Pkt::tcp(&c, 1000, VIP, 80, SYN)).0);
     lab.send(&Pkt::tcp(&first.to_string(), 8080, &c, 1000, SYN | ACK));
@@ -214,7 +268,10 @@ fn syn_on_time_wait_is_rescheduled() {
     lab.send(&Pkt::tcp(&c, 1000, VIP, 80, FIN | ACK));
     lab.send(&Pkt::tcp(&first.to_string(), 8080, &c, 1000, FIN | ACK));
     let again = next_hop(&lab.send(&Pkt::tcp(&c, 1000, VIP, 80, SYN)).0);
-    assert_ne!(first, again, "the TIME_WAIT entry was replaced by a new connection");
+    assert_ne!(
+        first, again,
+        "the TIME_WAIT entry was replaced by a new connection"
+    );
 }
 
 #[test]
@@ -222,7 +279,13 @@ fn timeouts_and_zero_and_rates() {
     let k = key(Protocol::Udp, VIP, 53);
     let mut lab = Lab::new();
     lab.add(service(k, "rr"), &[dest(R1, 53, Route, 1)]);
-    lab.config.set_timeouts(Timeouts { tcp: 0, tcp_fin: 0, udp: 10 }).unwrap();
+    lab.config
+        .set_timeouts(Timeouts {
+            tcp: 0,
+            tcp_fin: 0,
+            udp: 10,
+        })
+        .unwrap();
     lab.sync();
     let sid = lab.config.service(&k).unwrap().id;
     for i in 0..20 {
@@ -232,7 +295,11 @@ fn timeouts_and_zero_and_rates() {
     let r = lab.director.service_stats(sid).unwrap();
     assert_eq!(r.counters.inpkts, 20);
     assert_eq!(r.counters.inbytes, 20 * 100);
-    assert!(r.rates().inpps >= 1 && r.rates().inbps > 0, "{:?}", r.rates());
+    assert!(
+        r.rates().inpps >= 1 && r.rates().inbps > 0,
+        "{:?}",
+        r.rates()
+    );
     // Flows sent at 1011..1019 s are alive at 1020 s; the one of 1010 s just expired.
     assert_eq!(lab.director.conn_count(), 9);
     lab.config.zero(Some(&k)).unwrap();
@@ -240,7 +307,11 @@ fn timeouts_and_zero_and_rates() {
     let r = lab.director.service_stats(sid).unwrap();
     assert_eq!(r.counters, Default::default());
     assert_eq!(r.rates(), Default::default());
-    assert_eq!(lab.director.global_stats().counters.inpkts, 20, "global counters only zero with -Z alone");
+    assert_eq!(
+        lab.director.global_stats().counters.inpkts,
+        20,
+        "global counters only zero with -Z alone"
+    );
     lab.config.zero(None).unwrap();
     lab.sync();
     assert_eq!(lab.director.global_stats().counters.inpkts, 0);

@@ -13,14 +13,20 @@ use rvs_core::model::{ForwardMethod, Protocol};
 fn addr(v6: bool, raw: u128) -> IpAddr {
     // Keep addresses unicast (the configuration refuses others).
     if v6 {
-        IpAddr::V6(Ipv6Addr::from((raw & !(0xffu128 << 120)) | (0x20u128 << 120)))
+        IpAddr::V6(Ipv6Addr::from(
+            (raw & !(0xffu128 << 120)) | (0x20u128 << 120),
+        ))
     } else {
         IpAddr::V4(Ipv4Addr::from(((raw as u32) & 0x7fff_ffff) | 0x0100_0000))
     }
 }
 
 fn method(n: u8) -> ForwardMethod {
-    [ForwardMethod::Masq, ForwardMethod::Route, ForwardMethod::Tunnel][usize::from(n % 3)]
+    [
+        ForwardMethod::Masq,
+        ForwardMethod::Route,
+        ForwardMethod::Tunnel,
+    ][usize::from(n % 3)]
 }
 
 #[derive(Debug, Clone)]
@@ -52,22 +58,36 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         proptest::option::of(0u16..4096),
     )
-        .prop_filter("distinct addresses", |(_, _, _, (a, b, c), ..)| a != b && b != c && a != c)
-        .prop_map(|(v6, proto, method, (vip, cip, rip), (vport, cport, rport), payload, ttl, udp_zero, vlan)| Case {
-            v6,
-            proto,
-            method,
-            vip,
-            cip,
-            rip,
-            vport,
-            cport,
-            rport,
-            payload,
-            ttl,
-            udp_zero,
-            vlan,
+        .prop_filter("distinct addresses", |(_, _, _, (a, b, c), ..)| {
+            a != b && b != c && a != c
         })
+        .prop_map(
+            |(
+                v6,
+                proto,
+                method,
+                (vip, cip, rip),
+                (vport, cport, rport),
+                payload,
+                ttl,
+                udp_zero,
+                vlan,
+            )| Case {
+                v6,
+                proto,
+                method,
+                vip,
+                cip,
+                rip,
+                vport,
+                cport,
+                rport,
+                payload,
+                ttl,
+                udp_zero,
+                vlan,
+            },
+        )
 }
 
 fn pkt(c: &Case, src: IpAddr, sport: u16, dst: IpAddr, dport: u16, flags: u8) -> Pkt {
@@ -76,7 +96,18 @@ fn pkt(c: &Case, src: IpAddr, sport: u16, dst: IpAddr, dport: u16, flags: u8) ->
         1 => L4::Udp,
         _ => L4::Sctp(if flags & SYN != 0 { 1 } else { 0 }),
     };
-    Pkt { src, dst, sport, dport, l4, payload: c.payload.clone(), ttl: c.ttl, df: false, vlan: c.vlan, tos: 0 }
+    Pkt {
+        src,
+        dst,
+        sport,
+        dport,
+        l4,
+        payload: c.payload.clone(),
+        ttl: c.ttl,
+        df: false,
+        vlan: c.vlan,
+        tos: 0,
+    }
 }
 
 fn frame_of(c: &Case, p: &Pkt) -> Vec<u8> {

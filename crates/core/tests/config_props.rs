@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use proptest::prelude::*;
 use rvs_core::config::Config;
 use rvs_core::model::{
-    DestConfig, Family, ForwardMethod, Persistence, Protocol, SchedFlags, ServiceConfig, ServiceKey, Timeouts,
-    TunnelType,
+    DestConfig, Family, ForwardMethod, Persistence, Protocol, SchedFlags, ServiceConfig,
+    ServiceKey, Timeouts, TunnelType,
 };
 
 #[derive(Debug, Clone)]
@@ -27,11 +27,16 @@ enum Op {
 
 fn key() -> impl Strategy<Value = ServiceKey> {
     prop_oneof![
-        (0u8..3, 0u8..3, prop_oneof![Just(0u16), Just(80), Just(443)]).prop_map(|(p, a, port)| ServiceKey::Addr {
-            protocol: [Protocol::Tcp, Protocol::Udp, Protocol::Sctp][usize::from(p)],
-            addr: [IpAddr::from([203, 0, 113, 1]), IpAddr::from([203, 0, 113, 2]), "2001:db8::1".parse().unwrap()]
-                [usize::from(a)],
-            port,
+        (0u8..3, 0u8..3, prop_oneof![Just(0u16), Just(80), Just(443)]).prop_map(|(p, a, port)| {
+            ServiceKey::Addr {
+                protocol: [Protocol::Tcp, Protocol::Udp, Protocol::Sctp][usize::from(p)],
+                addr: [
+                    IpAddr::from([203, 0, 113, 1]),
+                    IpAddr::from([203, 0, 113, 2]),
+                    "2001:db8::1".parse().unwrap(),
+                ][usize::from(a)],
+                port,
+            }
         }),
         (0u32..3, any::<bool>()).prop_map(|(mark, v6)| ServiceKey::Fwmark {
             mark,
@@ -76,7 +81,11 @@ fn dest() -> impl Strategy<Value = DestConfig> {
         .prop_map(|(addr, port, m, weight, (u, l), tt, tun_port)| DestConfig {
             addr,
             port,
-            method: [ForwardMethod::Masq, ForwardMethod::Route, ForwardMethod::Tunnel][usize::from(m)],
+            method: [
+                ForwardMethod::Masq,
+                ForwardMethod::Route,
+                ForwardMethod::Tunnel,
+            ][usize::from(m)],
             weight,
             u_threshold: u,
             l_threshold: l,

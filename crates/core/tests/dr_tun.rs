@@ -15,7 +15,10 @@ const LOCAL: &str = "198.51.100.254";
 #[test]
 fn dr_changes_only_the_ttl() {
     let mut lab = Lab::new();
-    lab.add(service(key(Protocol::Tcp, VIP, 80), "wrr"), &[dest(RIP, 0, Route, 1)]);
+    lab.add(
+        service(key(Protocol::Tcp, VIP, 80), "wrr"),
+        &[dest(RIP, 0, Route, 1)],
+    );
     for p in [
         Pkt::tcp(CIP, 40000, VIP, 80, SYN),
         Pkt::tcp(CIP, 40000, VIP, 80, ACK | PSH).with_payload(&[7; 700]),
@@ -40,7 +43,10 @@ fn dr_changes_only_the_ttl() {
 #[test]
 fn dr_ipv6_decrements_hop_limit() {
     let mut lab = Lab::new();
-    lab.add(service(key(Protocol::Udp, "2001:db8::10", 53), "rr"), &[dest("2001:db8::20", 53, Route, 1)]);
+    lab.add(
+        service(key(Protocol::Udp, "2001:db8::10", 53), "rr"),
+        &[dest("2001:db8::20", 53, Route, 1)],
+    );
     let p = Pkt::udp("2001:db8:9::1", 999, "2001:db8::10", 53).with_payload(b"x");
     let before = p.frame();
     let (v, out) = lab.send(&p);
@@ -53,18 +59,31 @@ fn dr_ipv6_decrements_hop_limit() {
 
 fn tun_lab() -> Lab {
     let mut lab = Lab::new();
-    lab.add(service(key(Protocol::Tcp, VIP, 80), "rr"), &[dest(RIP, 0, Tunnel, 1)]);
+    lab.add(
+        service(key(Protocol::Tcp, VIP, 80), "rr"),
+        &[dest(RIP, 0, Tunnel, 1)],
+    );
     lab
 }
 
 #[test]
 fn tun_outer_header() {
     let mut lab = tun_lab();
-    let p = Pkt { tos: 0xb8 | 3, ..Pkt::tcp(CIP, 40000, VIP, 80, SYN) };
+    let p = Pkt {
+        tos: 0xb8 | 3,
+        ..Pkt::tcp(CIP, 40000, VIP, 80, SYN)
+    };
     let inner = p.ip_bytes();
     let (mut b, s, l) = p.buffer();
     let v = lab.director.process(&mut b, s, l, lab.now);
-    let Verdict::Forward { next_hop, start, len } = v else { panic!("{v:?}") };
+    let Verdict::Forward {
+        next_hop,
+        start,
+        len,
+    } = v
+    else {
+        panic!("{v:?}")
+    };
     assert_eq!(next_hop, ip(RIP));
     assert_eq!(start, s - 20);
     assert_eq!(len, l + 20);
@@ -75,7 +94,11 @@ fn tun_outer_header() {
     assert_eq!((outer.src, outer.dst, outer.proto), (ip(LOCAL), ip(RIP), 4));
     assert_eq!(outer.len, inner.len() + 20);
     assert_eq!(outer.ttl, 63);
-    assert_eq!(out[14 + 1], 0xb8 | 2, "DSCP copied, CE encapsulated as ECT(0)");
+    assert_eq!(
+        out[14 + 1],
+        0xb8 | 2,
+        "DSCP copied, CE encapsulated as ECT(0)"
+    );
     assert_eq!(out[14 + 6] & 0x40, 0x40, "DF copied from the inner header");
     let got = &out[34..];
     assert_eq!(got[8], inner[8] - 1);
@@ -85,7 +108,13 @@ fn tun_outer_header() {
 #[test]
 fn tun_uses_route_source_and_mtu() {
     let mut lab = tun_lab();
-    lab.director.set_path(ip(RIP), PathInfo { source: Some(ip("198.51.100.1")), mtu: 600 });
+    lab.director.set_path(
+        ip(RIP),
+        PathInfo {
+            source: Some(ip("198.51.100.1")),
+            mtu: 600,
+        },
+    );
     let (_, out) = lab.send(&Pkt::tcp(CIP, 40000, VIP, 80, SYN));
     assert_eq!(frame_facts(&out.unwrap()).src, ip("198.51.100.1"));
     // 580 bytes of inner packet fit in 600 - 20; 581 do not.
@@ -119,7 +148,10 @@ fn tun_df_gives_frag_needed_and_no_df_is_dropped() {
     // The quote is the client's packet (its TTL already decremented).
     assert_eq!(icmp[8 + 12..8 + 40], original[12..40]);
     assert_eq!(lab.director.drops().get(DropReason::TooBig), 1);
-    let no_df = Pkt { df: false, ..big.clone() };
+    let no_df = Pkt {
+        df: false,
+        ..big.clone()
+    };
     let (v, _) = lab.send(&no_df);
     assert_eq!(v, Verdict::Drop(DropReason::TooBig));
     assert_eq!(lab.director.drops().get(DropReason::TooBig), 2);
@@ -128,7 +160,10 @@ fn tun_df_gives_frag_needed_and_no_df_is_dropped() {
 #[test]
 fn tun_ipv6_packet_too_big() {
     let mut lab = Lab::new();
-    lab.add(service(key(Protocol::Tcp, "2001:db8::10", 80), "rr"), &[dest("2001:db8::20", 0, Tunnel, 1)]);
+    lab.add(
+        service(key(Protocol::Tcp, "2001:db8::10", 80), "rr"),
+        &[dest("2001:db8::20", 0, Tunnel, 1)],
+    );
     let (v, out) = lab.send(&Pkt::tcp("2001:db8:9::1", 5000, "2001:db8::10", 80, SYN));
     assert_eq!(next_hop(&v), ip("2001:db8::20"));
     let out = out.unwrap();
@@ -144,13 +179,19 @@ fn tun_ipv6_packet_too_big() {
     assert_eq!((f.proto, f.src), (58, ip("2001:db8::10")));
     assert!(f.len <= 1280);
     assert_eq!(out[54], 2);
-    assert_eq!(u32::from_be_bytes([out[58], out[59], out[60], out[61]]), 1460);
+    assert_eq!(
+        u32::from_be_bytes([out[58], out[59], out[60], out[61]]),
+        1460
+    );
 }
 
 #[test]
 fn tun_mixed_family() {
     let mut lab = Lab::new();
-    lab.add(service(key(Protocol::Udp, VIP, 53), "rr"), &[dest("2001:db8::20", 0, Tunnel, 1)]);
+    lab.add(
+        service(key(Protocol::Udp, VIP, 53), "rr"),
+        &[dest("2001:db8::20", 0, Tunnel, 1)],
+    );
     let (v, out) = lab.send(&Pkt::udp(CIP, 5000, VIP, 53).with_payload(b"q"));
     assert_eq!(next_hop(&v), ip("2001:db8::20"));
     let out = out.unwrap();
@@ -164,7 +205,10 @@ fn tun_mixed_family() {
 fn tun_without_source_or_headroom() {
     let mut lab = Lab::new();
     lab.director = rvs_core::director::Director::new(Default::default());
-    lab.add(service(key(Protocol::Tcp, VIP, 80), "rr"), &[dest(RIP, 0, Tunnel, 1)]);
+    lab.add(
+        service(key(Protocol::Tcp, VIP, 80), "rr"),
+        &[dest(RIP, 0, Tunnel, 1)],
+    );
     let (v, _) = lab.send(&Pkt::tcp(CIP, 40000, VIP, 80, SYN));
     assert_eq!(v, Verdict::Drop(DropReason::NoSourceAddress));
     lab.director.set_local_address(ip(LOCAL));

@@ -28,7 +28,10 @@ fn replay_corpus() {
         let mut d = sample_director();
         forwarded += run_frames(&mut d, &data);
     }
-    assert!(forwarded > 20, "seeds reach the forwarding paths ({forwarded})");
+    assert!(
+        forwarded > 20,
+        "seeds reach the forwarding paths ({forwarded})"
+    );
 }
 
 /// Frames of conversations with every sample service, and malformed variants.
@@ -39,22 +42,65 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         Pkt::tcp(cip, 40000, "203.0.113.10", 80, SYN).frame(),
         Pkt::tcp("198.51.100.20", 8080, cip, 40000, SYN | ACK).frame(),
         Pkt::tcp("198.51.100.21", 8080, cip, 40000, SYN | ACK).frame(),
-        Pkt::tcp(cip, 40000, "203.0.113.10", 80, ACK).with_payload(b"GET / HTTP/1.0\r\n\r\n").frame(),
-        Pkt::tcp("198.51.100.20", 8080, cip, 40000, ACK).with_payload(b"HTTP/1.0 200 OK\r\n").frame(),
+        Pkt::tcp(cip, 40000, "203.0.113.10", 80, ACK)
+            .with_payload(b"GET / HTTP/1.0\r\n\r\n")
+            .frame(),
+        Pkt::tcp("198.51.100.20", 8080, cip, 40000, ACK)
+            .with_payload(b"HTTP/1.0 200 OK\r\n")
+            .frame(),
         Pkt::tcp(cip, 40000, "203.0.113.10", 80, FIN | ACK).frame(),
         Pkt::tcp(cip, 40000, "203.0.113.10", 80, RST).frame(),
     ];
     let icmp = vec![
         Pkt::udp(cip, 5000, "203.0.113.12", 7777).frame(),
-        ether(None, &icmp_error(common::ip("198.51.100.50"), common::ip(cip), 3, 3, [0; 4], &Pkt::udp(cip, 5000, "198.51.100.50", 7777).ip_bytes())),
-        ether(None, &icmp_error(common::ip(cip), common::ip("203.0.113.12"), 3, 3, [0; 4], &Pkt::udp("203.0.113.12", 7777, cip, 5000).ip_bytes())),
-        ether(None, &icmp_error(common::ip(cip), common::ip("203.0.113.10"), 8, 0, [0, 1, 0, 1], b"ping")),
+        ether(
+            None,
+            &icmp_error(
+                common::ip("198.51.100.50"),
+                common::ip(cip),
+                3,
+                3,
+                [0; 4],
+                &Pkt::udp(cip, 5000, "198.51.100.50", 7777).ip_bytes(),
+            ),
+        ),
+        ether(
+            None,
+            &icmp_error(
+                common::ip(cip),
+                common::ip("203.0.113.12"),
+                3,
+                3,
+                [0; 4],
+                &Pkt::udp("203.0.113.12", 7777, cip, 5000).ip_bytes(),
+            ),
+        ),
+        ether(
+            None,
+            &icmp_error(
+                common::ip(cip),
+                common::ip("203.0.113.10"),
+                8,
+                0,
+                [0, 1, 0, 1],
+                b"ping",
+            ),
+        ),
     ];
-    let tun_inner = Pkt { ttl: 63, ..Pkt::tcp(cip, 41000, "203.0.113.11", 443, SYN) };
+    let tun_inner = Pkt {
+        ttl: 63,
+        ..Pkt::tcp(cip, 41000, "203.0.113.11", 443, SYN)
+    };
     let tun = vec![
         Pkt::tcp(cip, 41000, "203.0.113.11", 443, SYN).frame(),
-        Pkt::tcp(cip, 41000, "203.0.113.11", 443, ACK).with_payload(&[0x16; 1460]).frame(),
-        Pkt { df: false, ..Pkt::tcp(cip, 41000, "203.0.113.11", 443, ACK).with_payload(&[0x16; 1460]) }.frame(),
+        Pkt::tcp(cip, 41000, "203.0.113.11", 443, ACK)
+            .with_payload(&[0x16; 1460])
+            .frame(),
+        Pkt {
+            df: false,
+            ..Pkt::tcp(cip, 41000, "203.0.113.11", 443, ACK).with_payload(&[0x16; 1460])
+        }
+        .frame(),
         ether(
             None,
             &icmp_error(
@@ -63,7 +109,15 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
                 3,
                 4,
                 [0, 0, 5, 0xdc],
-                &ip_header(common::ip("198.51.100.254"), common::ip("198.51.100.40"), 4, 63, true, 0, tun_inner.ip_bytes()),
+                &ip_header(
+                    common::ip("198.51.100.254"),
+                    common::ip("198.51.100.40"),
+                    4,
+                    63,
+                    true,
+                    0,
+                    tun_inner.ip_bytes(),
+                ),
             ),
         ),
         Pkt::tcp(cip, 42000, "203.0.113.13", 80, SYN).frame(),
@@ -71,16 +125,36 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
     let v6 = vec![
         Pkt::tcp(c6, 5000, "2001:db8::10", 80, SYN).frame(),
         Pkt::tcp("2001:db8:1::20", 8080, c6, 5000, SYN | ACK).frame(),
-        Pkt::udp(c6, 5001, "2001:db8::10", 53).with_payload(b"q").frame(),
-        Pkt::udp(c6, 5001, "2001:db8::10", 53).with_payload(&[0; 1400]).frame(),
-        ether(None, &icmp_error(common::ip("2001:db8:1::20"), common::ip(c6), 1, 4, [0; 4], &Pkt::tcp(c6, 5000, "2001:db8:1::20", 8080, ACK).ip_bytes())),
+        Pkt::udp(c6, 5001, "2001:db8::10", 53)
+            .with_payload(b"q")
+            .frame(),
+        Pkt::udp(c6, 5001, "2001:db8::10", 53)
+            .with_payload(&[0; 1400])
+            .frame(),
+        ether(
+            None,
+            &icmp_error(
+                common::ip("2001:db8:1::20"),
+                common::ip(c6),
+                1,
+                4,
+                [0; 4],
+                &Pkt::tcp(c6, 5000, "2001:db8:1::20", 8080, ACK).ip_bytes(),
+            ),
+        ),
     ];
     let udp_sctp = vec![
-        Pkt::udp(cip, 6000, "203.0.113.10", 53).with_payload(b"query").frame(),
+        Pkt::udp(cip, 6000, "203.0.113.10", 53)
+            .with_payload(b"query")
+            .frame(),
         Pkt::sctp(cip, 6001, "203.0.113.10", 9, 1).frame(),
         Pkt::sctp("198.51.100.20", 99, cip, 6001, 2).frame(),
         Pkt::sctp(cip, 6001, "203.0.113.10", 9, 10).frame(),
-        Pkt { vlan: Some(7), ..Pkt::udp(cip, 6002, "203.0.113.10", 53) }.frame(),
+        Pkt {
+            vlan: Some(7),
+            ..Pkt::udp(cip, 6002, "203.0.113.10", 53)
+        }
+        .frame(),
     ];
     let mut broken = Vec::new();
     let base = Pkt::tcp(cip, 40001, "203.0.113.10", 80, SYN).frame();
@@ -99,7 +173,14 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
     let mut bad_len = base;
     bad_len[14 + 2] = 0xff;
     broken.push(bad_len);
-    vec![("nat", nat), ("icmp", icmp), ("tun", tun), ("ipv6", v6), ("udp-sctp", udp_sctp), ("broken", broken)]
+    vec![
+        ("nat", nat),
+        ("icmp", icmp),
+        ("tun", tun),
+        ("ipv6", v6),
+        ("udp-sctp", udp_sctp),
+        ("broken", broken),
+    ]
 }
 
 #[test]
@@ -129,7 +210,11 @@ fn write_seed_corpus() {
         let all = encode_frames(frames.iter().map(|f| f.as_slice()));
         std::fs::write(dir.join(format!("seed-{name}")), all).unwrap();
         for (i, f) in frames.iter().enumerate() {
-            std::fs::write(dir.join(format!("seed-{name}-{i:02}")), encode_frames([f.as_slice()])).unwrap();
+            std::fs::write(
+                dir.join(format!("seed-{name}-{i:02}")),
+                encode_frames([f.as_slice()]),
+            )
+            .unwrap();
         }
     }
 }

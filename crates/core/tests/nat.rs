@@ -12,7 +12,10 @@ const RIP: &str = "198.51.100.20";
 
 fn lab() -> Lab {
     let mut lab = Lab::new();
-    lab.add(service(key(Protocol::Tcp, VIP, 80), "rr"), &[dest(RIP, 8080, Masq, 1)]);
+    lab.add(
+        service(key(Protocol::Tcp, VIP, 80), "rr"),
+        &[dest(RIP, 8080, Masq, 1)],
+    );
     lab
 }
 
@@ -47,8 +50,14 @@ fn tcp_conversation_round_trip() {
     check_out(&mut lab, &Pkt::tcp(RIP, 8080, CIP, 40000, SYN | ACK));
     check_in(&mut lab, &Pkt::tcp(CIP, 40000, VIP, 80, ACK));
     assert_eq!(lab.director.dest_conns(did).unwrap().active, 1);
-    check_in(&mut lab, &Pkt::tcp(CIP, 40000, VIP, 80, ACK | PSH).with_payload(b"GET / HTTP/1.0\r\n\r\n"));
-    check_out(&mut lab, &Pkt::tcp(RIP, 8080, CIP, 40000, ACK | PSH).with_payload(b"HTTP/1.0 200 OK\r\n\r\nhello"));
+    check_in(
+        &mut lab,
+        &Pkt::tcp(CIP, 40000, VIP, 80, ACK | PSH).with_payload(b"GET / HTTP/1.0\r\n\r\n"),
+    );
+    check_out(
+        &mut lab,
+        &Pkt::tcp(RIP, 8080, CIP, 40000, ACK | PSH).with_payload(b"HTTP/1.0 200 OK\r\n\r\nhello"),
+    );
     check_in(&mut lab, &Pkt::tcp(CIP, 40000, VIP, 80, FIN | ACK));
     check_out(&mut lab, &Pkt::tcp(RIP, 8080, CIP, 40000, FIN | ACK));
     check_in(&mut lab, &Pkt::tcp(CIP, 40000, VIP, 80, ACK));
@@ -82,9 +91,18 @@ fn reply_without_connection_is_not_a_client() {
 #[test]
 fn udp_and_sctp_and_ipv6() {
     let mut lab = Lab::new();
-    lab.add(service(key(Protocol::Udp, VIP, 53), "wlc"), &[dest(RIP, 5353, Masq, 1)]);
-    lab.add(service(key(Protocol::Sctp, VIP, 9), "wlc"), &[dest(RIP, 99, Masq, 1)]);
-    lab.add(service(key(Protocol::Tcp, "2001:db8::10", 443), "wlc"), &[dest("2001:db8:1::20", 8443, Masq, 1)]);
+    lab.add(
+        service(key(Protocol::Udp, VIP, 53), "wlc"),
+        &[dest(RIP, 5353, Masq, 1)],
+    );
+    lab.add(
+        service(key(Protocol::Sctp, VIP, 9), "wlc"),
+        &[dest(RIP, 99, Masq, 1)],
+    );
+    lab.add(
+        service(key(Protocol::Tcp, "2001:db8::10", 443), "wlc"),
+        &[dest("2001:db8:1::20", 8443, Masq, 1)],
+    );
     for p in [
         Pkt::udp(CIP, 5000, VIP, 53).with_payload(b"query"),
         Pkt::sctp(CIP, 5000, VIP, 9, 1),
@@ -105,7 +123,13 @@ fn udp_and_sctp_and_ipv6() {
     let (v, out) = lab.send(&Pkt::sctp(RIP, 99, CIP, 5000, 2));
     assert_eq!(next_hop(&v), ip(CIP));
     verify_frame(&out.unwrap()).unwrap();
-    let (_, out) = lab.send(&Pkt::tcp("2001:db8:1::20", 8443, "2001:db8:2::99", 5000, SYN | ACK));
+    let (_, out) = lab.send(&Pkt::tcp(
+        "2001:db8:1::20",
+        8443,
+        "2001:db8:2::99",
+        5000,
+        SYN | ACK,
+    ));
     let out = out.unwrap();
     verify_frame(&out).unwrap();
     let f = frame_facts(&out);
@@ -115,7 +139,10 @@ fn udp_and_sctp_and_ipv6() {
 #[test]
 fn udp_zero_checksum_stays_zero() {
     let mut lab = Lab::new();
-    lab.add(service(key(Protocol::Udp, VIP, 53), "wlc"), &[dest(RIP, 5353, Masq, 1)]);
+    lab.add(
+        service(key(Protocol::Udp, VIP, 53), "wlc"),
+        &[dest(RIP, 5353, Masq, 1)],
+    );
     let mut frame = Pkt::udp(CIP, 5000, VIP, 53).with_payload(b"q").frame();
     let (off, _) = l3(&frame);
     frame[off + 26..off + 28].fill(0);
@@ -128,7 +155,10 @@ fn udp_zero_checksum_stays_zero() {
 #[test]
 fn vlan_tag_is_kept() {
     let mut lab = lab();
-    let p = Pkt { vlan: Some(42), ..Pkt::tcp(CIP, 40000, VIP, 80, SYN) };
+    let p = Pkt {
+        vlan: Some(42),
+        ..Pkt::tcp(CIP, 40000, VIP, 80, SYN)
+    };
     let (_, out) = lab.send(&p);
     let out = out.unwrap();
     assert_eq!(&out[12..16], &[0x81, 0, 0, 42]);

@@ -14,15 +14,43 @@ fn fixtures() -> Vec<Vec<u8>> {
     vec![
         Pkt::tcp(cip, 40000, "203.0.113.10", 80, SYN).frame(),
         Pkt::tcp("198.51.100.20", 8080, cip, 40000, SYN | ACK).frame(),
-        Pkt::udp(cip, 5000, "203.0.113.10", 53).with_payload(b"q").frame(),
+        Pkt::udp(cip, 5000, "203.0.113.10", 53)
+            .with_payload(b"q")
+            .frame(),
         Pkt::sctp(cip, 5000, "203.0.113.10", 9, 1).frame(),
-        Pkt::tcp(cip, 41000, "203.0.113.11", 443, SYN).with_payload(&[1; 1400]).frame(),
+        Pkt::tcp(cip, 41000, "203.0.113.11", 443, SYN)
+            .with_payload(&[1; 1400])
+            .frame(),
         Pkt::tcp(cip, 42000, "203.0.113.13", 80, SYN).frame(),
         Pkt::tcp("2001:db8:9::1", 5000, "2001:db8::10", 80, SYN).frame(),
         Pkt::udp("2001:db8:9::1", 5000, "2001:db8::10", 53).frame(),
-        Pkt { vlan: Some(5), ..Pkt::udp(cip, 5001, "203.0.113.12", 9999) }.frame(),
-        ether(None, &icmp_error(ip("198.51.100.20"), ip(cip), 3, 3, [0; 4], &Pkt::tcp(cip, 40000, "198.51.100.20", 8080, SYN).ip_bytes())),
-        ether(None, &icmp_error(ip(cip), ip("203.0.113.10"), 3, 4, [0, 0, 5, 0], &Pkt::tcp("203.0.113.10", 80, cip, 40000, ACK).ip_bytes())),
+        Pkt {
+            vlan: Some(5),
+            ..Pkt::udp(cip, 5001, "203.0.113.12", 9999)
+        }
+        .frame(),
+        ether(
+            None,
+            &icmp_error(
+                ip("198.51.100.20"),
+                ip(cip),
+                3,
+                3,
+                [0; 4],
+                &Pkt::tcp(cip, 40000, "198.51.100.20", 8080, SYN).ip_bytes(),
+            ),
+        ),
+        ether(
+            None,
+            &icmp_error(
+                ip(cip),
+                ip("203.0.113.10"),
+                3,
+                4,
+                [0, 0, 5, 0],
+                &Pkt::tcp("203.0.113.10", 80, cip, 40000, ACK).ip_bytes(),
+            ),
+        ),
     ]
 }
 
@@ -40,7 +68,12 @@ fn run(d: &mut Director, frame: &[u8], headroom: usize) {
     let mut b = vec![0u8; headroom];
     b.extend_from_slice(frame);
     let blen = b.len();
-    match d.process(&mut b, headroom, frame.len(), rvs_core::Instant::from_secs(2)) {
+    match d.process(
+        &mut b,
+        headroom,
+        frame.len(),
+        rvs_core::Instant::from_secs(2),
+    ) {
         Verdict::Forward { start, len, .. } => assert!(start + len <= blen && len >= 14),
         Verdict::Drop(_) => {}
     }
@@ -82,6 +115,9 @@ fn start_and_len_outside_the_buffer_are_malformed() {
     let mut d = sample_director();
     let mut b = vec![0u8; 64];
     for (s, l) in [(0, 65), (60, 10), (usize::MAX, 2), (1, usize::MAX)] {
-        assert_eq!(d.process(&mut b, s, l, rvs_core::Instant::from_secs(1)), Verdict::Drop(rvs_core::DropReason::Malformed));
+        assert_eq!(
+            d.process(&mut b, s, l, rvs_core::Instant::from_secs(1)),
+            Verdict::Drop(rvs_core::DropReason::Malformed)
+        );
     }
 }

@@ -7,7 +7,7 @@
 //! directory; on panic it prints the end of rvsd's log first.
 
 use std::fs;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -248,6 +248,29 @@ impl Lab {
         )
     }
 
+    /// The `rvsadm -L -n --stats --exact` counters of service `proto` (`TCP`, `UDP`) `vip`.
+    pub fn service_stats(&self, proto: &str, vip: SocketAddr) -> ServiceStats {
+        let text = self.rvsadm(&["-L", "-n", "--stats", "--exact"]);
+        let prefix = format!("{proto}  {vip} ");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no line for {proto} {vip} in:\n{text}"));
+        let n: Vec<u64> = line
+            .split_whitespace()
+            .skip(2)
+            .map(|c| c.parse().unwrap_or_else(|_| panic!("a number in {line:?}")))
+            .collect();
+        assert_eq!(n.len(), 5, "five counters in {line:?}");
+        ServiceStats {
+            conns: n[0],
+            in_pkts: n[1],
+            out_pkts: n[2],
+            in_bytes: n[3],
+            out_bytes: n[4],
+        }
+    }
+
     /// The data plane's counters: SIGUSR1 makes rvsd write them to its `--stats-file`.
     pub fn counters(&self) -> serde_json::Value {
         let file = self.path("counters.json");
@@ -260,6 +283,21 @@ impl Lab {
         });
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("counters are JSON ({e}): {text}"))
     }
+}
+
+/// A service's counters as `rvsadm -L --stats` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceStats {
+    /// Connections scheduled.
+    pub conns: u64,
+    /// Packets in (client to real server).
+    pub in_pkts: u64,
+    /// Packets out (real server to client, through the director).
+    pub out_pkts: u64,
+    /// Bytes in.
+    pub in_bytes: u64,
+    /// Bytes out.
+    pub out_bytes: u64,
 }
 
 /// XDP programs attached in namespace `ns`, read from `ip -d link show`:

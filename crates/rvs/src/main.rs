@@ -33,6 +33,14 @@ enum Command {
         #[command(subcommand)]
         method: RealServerMethod,
     },
+    /// Lab benchmark: rvsd against direct, nftables DNAT and HAProxy on the same labs.
+    Bench(rvs::bench::BenchArgs),
+    /// UDP generator of the benchmark (sendmmsg).
+    #[command(hide = true)]
+    Blast(rvs::bench::udp::BlastArgs),
+    /// UDP sink of the benchmark (recvmmsg, counts until stdin closes).
+    #[command(hide = true)]
+    Sink(rvs::bench::udp::SinkArgs),
     /// Built-in real-server process: HTTP answering its name, UDP echo of its name.
     #[command(hide = true)]
     Serve {
@@ -175,6 +183,9 @@ fn run(cli: Cli) -> rvs::Result<()> {
                 }
             }
         },
+        Command::Bench(args) => rvs::bench::main(&args),
+        Command::Blast(args) => rvs::bench::udp::blast_main(&args),
+        Command::Sink(args) => rvs::bench::udp::sink_main(&args),
         Command::Serve {
             name,
             netns,

@@ -337,7 +337,10 @@ impl Config {
                 warn(&name, "IPv6 needs VRRP version 3 - using version 3");
                 inst.version = Version::V3;
             }
-            let family_ok = inst.virtual_ipaddresses.iter().all(|v| v.addr.is_ipv6() == v6)
+            let family_ok = inst
+                .virtual_ipaddresses
+                .iter()
+                .all(|v| v.addr.is_ipv6() == v6)
                 && inst.unicast_peers.iter().all(|p| p.addr.is_ipv6() == v6)
                 && [inst.unicast_src_ip, inst.mcast_src_ip]
                     .iter()
@@ -365,7 +368,10 @@ impl Config {
                     }
                     inst.advert_int = Duration::from_millis(cs as u64 * 10);
                     if inst.auth_pass.is_some() {
-                        warn(&name, "VRRP version 3 does not support authentication. Ignoring.");
+                        warn(
+                            &name,
+                            "VRRP version 3 does not support authentication. Ignoring.",
+                        );
                         inst.auth_pass = None;
                     }
                 }
@@ -377,19 +383,31 @@ impl Config {
                 p.truncate(AUTH_LEN);
             }
             if inst.nopreempt && inst.priority == PRIORITY_OWNER {
-                warn(&name, "nopreempt is incompatible with priority 255 - resetting nopreempt");
+                warn(
+                    &name,
+                    "nopreempt is incompatible with priority 255 - resetting nopreempt",
+                );
                 inst.nopreempt = false;
             }
             if inst.nopreempt && inst.state == InitialState::Master {
-                warn(&name, "Warning - nopreempt will not work with initial state MASTER - clearing");
+                warn(
+                    &name,
+                    "Warning - nopreempt will not work with initial state MASTER - clearing",
+                );
                 inst.nopreempt = false;
             }
             if !inst.preempt_delay.is_zero() {
                 if inst.nopreempt {
-                    warn(&name, "preempt_delay is incompatible with nopreempt mode - resetting");
+                    warn(
+                        &name,
+                        "preempt_delay is incompatible with nopreempt mode - resetting",
+                    );
                     inst.preempt_delay = Duration::ZERO;
                 } else if inst.state == InitialState::Master {
-                    warn(&name, "preempt_delay will not work with initial state MASTER - clearing");
+                    warn(
+                        &name,
+                        "preempt_delay will not work with initial state MASTER - clearing",
+                    );
                     inst.preempt_delay = Duration::ZERO;
                 }
             }
@@ -413,7 +431,10 @@ impl Config {
             }
             for ts in &inst.track_scripts {
                 if !self.scripts.iter().any(|s| s.name == ts.name) {
-                    return Err(bad(format!("track_script {} is not a vrrp_script", ts.name)));
+                    return Err(bad(format!(
+                        "track_script {} is not a vrrp_script",
+                        ts.name
+                    )));
                 }
             }
         }
@@ -440,7 +461,11 @@ impl Config {
                         reason: format!("member {m} is not a vrrp_instance"),
                     });
                 }
-                let groups = self.sync_groups.iter().filter(|o| o.members.contains(m)).count();
+                let groups = self
+                    .sync_groups
+                    .iter()
+                    .filter(|o| o.members.contains(m))
+                    .count();
                 if groups > 1 {
                     return Err(ConfigError::SyncGroup {
                         name: g.name.clone(),
@@ -473,7 +498,9 @@ impl Config {
                     && o.is_ipv6() == inst.is_ipv6()
                     && (o.unicast_peers.is_empty()
                         || inst.unicast_peers.is_empty()
-                        || o.unicast_peers.iter().any(|p| inst.unicast_peers.iter().any(|q| q.addr == p.addr)))
+                        || o.unicast_peers
+                            .iter()
+                            .any(|p| inst.unicast_peers.iter().any(|q| q.addr == p.addr)))
             })
             .map(|o| o.name.clone())
     }

@@ -52,11 +52,7 @@ pub(crate) enum Debug<'a> {
         ours: u8,
     },
     /// Trackers changed the effective priority.
-    Priority {
-        instance: &'a str,
-        from: u8,
-        to: u8,
-    },
+    Priority { instance: &'a str, from: u8, to: u8 },
     /// A `vrrp_script` changed status.
     Script { name: &'a str, up: bool },
     /// A configuration correction.
@@ -72,7 +68,9 @@ impl Debug<'_> {
                 from,
                 to,
                 priority,
-            } => tracing::info!(instance = name, %from, %to, priority, "({name}) Entering {to} STATE"),
+            } => {
+                tracing::info!(instance = name, %from, %to, priority, "({name}) Entering {to} STATE")
+            }
             Debug::GroupState { name, to } => {
                 tracing::info!(group = name, %to, "VRRP_Group({name}) Syncing instances to {to} state")
             }
@@ -80,7 +78,9 @@ impl Debug<'_> {
                 instance,
                 src,
                 reason,
-            } => tracing::debug!(instance = instance.unwrap_or("-"), %src, %reason, "advert dropped"),
+            } => {
+                tracing::debug!(instance = instance.unwrap_or("-"), %src, %reason, "advert dropped")
+            }
             Debug::AddressList {
                 instance,
                 src,
@@ -125,7 +125,12 @@ impl Debug<'_> {
                 "({instance}) Changing effective priority from {from} to {to}"
             ),
             Debug::Script { name, up } => {
-                tracing::info!(script = name, up, "VRRP_Script({name}) {}", if *up { "succeeded" } else { "failed" })
+                tracing::info!(
+                    script = name,
+                    up,
+                    "VRRP_Script({name}) {}",
+                    if *up { "succeeded" } else { "failed" }
+                )
             }
             Debug::ConfigWarning { name, message } => tracing::warn!(name, "({name}) {message}"),
         }

@@ -55,12 +55,18 @@ impl Driver {
         let vips: HashSet<IpAddr> = config
             .instances
             .iter()
-            .flat_map(|i| i.virtual_ipaddresses.iter().chain(&i.virtual_ipaddresses_excluded))
+            .flat_map(|i| {
+                i.virtual_ipaddresses
+                    .iter()
+                    .chain(&i.virtual_ipaddresses_excluded)
+            })
             .map(|v| v.addr)
             .collect();
         let mut families: HashMap<(String, bool), bool> = HashMap::new();
         for i in &config.instances {
-            let multicast = families.entry((i.interface.clone(), i.is_ipv6())).or_default();
+            let multicast = families
+                .entry((i.interface.clone(), i.is_ipv6()))
+                .or_default();
             *multicast |= i.unicast_peers.is_empty();
         }
         let engine = Engine::new(config)?;
@@ -83,7 +89,12 @@ impl Driver {
         let status = Arc::new(Mutex::new(engine.instances()));
         let mut helpers = Vec::new();
         for ((name, _), sock) in &sockets {
-            helpers.push(spawn_receiver(name.clone(), sock.clone(), tx.clone(), stop.clone()));
+            helpers.push(spawn_receiver(
+                name.clone(),
+                sock.clone(),
+                tx.clone(),
+                stop.clone(),
+            ));
         }
         for script in engine.tracked_scripts() {
             helpers.push(spawn_script(script, tx.clone(), stop.clone()));
@@ -93,7 +104,13 @@ impl Driver {
             .iter()
             .map(|n| (n.clone(), link_state(table.get(n), &vips)))
             .collect();
-        helpers.push(spawn_link_monitor(watched, vips, table, tx.clone(), stop.clone()));
+        helpers.push(spawn_link_monitor(
+            watched,
+            vips,
+            table,
+            tx.clone(),
+            stop.clone(),
+        ));
 
         let st = status.clone();
         let runner = Runner {
@@ -163,7 +180,11 @@ fn link_state(info: Option<&InterfaceInfo>, vips: &HashSet<IpAddr>) -> LinkState
     };
     LinkState {
         up: info.up,
-        ipv4: info.ipv4.iter().copied().find(|a| !vips.contains(&IpAddr::V4(*a))),
+        ipv4: info
+            .ipv4
+            .iter()
+            .copied()
+            .find(|a| !vips.contains(&IpAddr::V4(*a))),
         ipv6: info.ipv6.iter().copied().find(is_link_local),
     }
 }
@@ -172,7 +193,12 @@ fn is_link_local(a: &Ipv6Addr) -> bool {
     a.segments()[0] & 0xffc0 == 0xfe80
 }
 
-fn spawn_receiver(interface: String, sock: Arc<VrrpSocket>, tx: Sender<Msg>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+fn spawn_receiver(
+    interface: String,
+    sock: Arc<VrrpSocket>,
+    tx: Sender<Msg>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<()> {
     thread::spawn(move || {
         let mut buf = vec![0u8; 65536];
         while !stop.load(Ordering::Relaxed) {
@@ -234,10 +260,14 @@ fn spawn_link_monitor(
     stop: Arc<AtomicBool>,
 ) -> JoinHandle<()> {
     thread::spawn(move || {
-        let mut last: HashMap<String, LinkState> =
-            watched.iter().map(|n| (n.clone(), link_state(table.get(n), &vips))).collect();
+        let mut last: HashMap<String, LinkState> = watched
+            .iter()
+            .map(|n| (n.clone(), link_state(table.get(n), &vips)))
+            .collect();
         while nap(LINK_POLL, &stop) {
-            let Ok(table) = network::interfaces() else { continue };
+            let Ok(table) = network::interfaces() else {
+                continue;
+            };
             for n in &watched {
                 let now = link_state(table.get(n), &vips);
                 if last.get(n) != Some(&now) {
@@ -329,14 +359,18 @@ impl Runner {
                 Some(s) => s.send(&t),
                 None => Err(Error::NoInterface(t.interface)),
             },
-            Action::AddAddresses { interface, addrs, .. } => {
+            Action::AddAddresses {
+                interface, addrs, ..
+            } => {
                 for v in &addrs {
                     let index = ifindex(v, &interface)?;
                     self.netlink.add_address(v, index)?;
                 }
                 Ok(())
             }
-            Action::RemoveAddresses { interface, addrs, .. } => {
+            Action::RemoveAddresses {
+                interface, addrs, ..
+            } => {
                 for v in &addrs {
                     // A missing device means the address is gone already.
                     if let Ok(index) = ifindex(v, &interface) {

@@ -13,8 +13,8 @@ use crate::action::{Action, Scope, State, StateChange};
 use crate::config::{Config, ScriptConfig, SyncGroupConfig, TrackInterface, TrackScript};
 use crate::debug::Debug;
 use crate::error::{ConfigError, RxError};
-use crate::instance::{Instance, MasterRx, Stats, notifications};
-use crate::packet::{self, Advert, Auth, PRIORITY_OWNER, Version};
+use crate::instance::{Instance, Stats, notifications};
+use crate::packet::PRIORITY_OWNER;
 use crate::track::{self, ScriptState};
 
 /// What the driver knows about one interface.
@@ -58,6 +58,9 @@ pub struct InstanceStatus {
     pub stats: Stats,
 }
 
+#[path = "receive.rs"]
+mod receive;
+
 #[derive(Debug)]
 struct Group {
     cfg: SyncGroupConfig,
@@ -94,7 +97,12 @@ impl Engine {
             }
             .log();
         }
-        let group_of = |name: &str| config.sync_groups.iter().position(|g| g.members.iter().any(|m| m == name));
+        let group_of = |name: &str| {
+            config
+                .sync_groups
+                .iter()
+                .position(|g| g.members.iter().any(|m| m == name))
+        };
         let instances: Vec<Instance> = config
             .instances
             .iter()
@@ -135,11 +143,17 @@ impl Engine {
     /// Interfaces whose state the engine needs: instance interfaces and tracked ones.
     pub fn interfaces(&self) -> Vec<String> {
         let mut v: Vec<String> = Vec::new();
-        let tracked = self.groups.iter().flat_map(|g| g.cfg.track_interfaces.iter());
+        let tracked = self
+            .groups
+            .iter()
+            .flat_map(|g| g.cfg.track_interfaces.iter());
         let names = self
             .instances
             .iter()
-            .flat_map(|i| std::iter::once(&i.cfg.interface).chain(i.cfg.track_interfaces.iter().map(|t| &t.name)))
+            .flat_map(|i| {
+                std::iter::once(&i.cfg.interface)
+                    .chain(i.cfg.track_interfaces.iter().map(|t| &t.name))
+            })
             .chain(tracked.map(|t| &t.name));
         for n in names {
             if !v.contains(n) {
@@ -178,12 +192,18 @@ impl Engine {
 
     /// State of the instance `name`.
     pub fn state(&self, name: &str) -> Option<State> {
-        self.instances.iter().find(|i| i.cfg.name == name).map(|i| i.state)
+        self.instances
+            .iter()
+            .find(|i| i.cfg.name == name)
+            .map(|i| i.state)
     }
 
     /// State of the sync group `name`.
     pub fn group_state(&self, name: &str) -> Option<State> {
-        self.groups.iter().find(|g| g.cfg.name == name).map(|g| g.state)
+        self.groups
+            .iter()
+            .find(|g| g.cfg.name == name)
+            .map(|g| g.state)
     }
 
     /// Packets that decoded badly or matched no instance.
@@ -198,7 +218,10 @@ impl Engine {
 
     /// When [`Engine::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.instances.iter().filter_map(Instance::next_timeout).min()
+        self.instances
+            .iter()
+            .filter_map(Instance::next_timeout)
+            .min()
     }
 
     /// Starts every instance (keepalived `vrrp_init_state`): owners wanting MASTER take
@@ -229,7 +252,10 @@ impl Engine {
             }
         }
         for g in 0..self.groups.len() {
-            let faulty = self.groups[g].members.iter().any(|&m| self.instances[m].state == State::Fault);
+            let faulty = self.groups[g]
+                .members
+                .iter()
+                .any(|&m| self.instances[m].state == State::Fault);
             if faulty {
                 self.sync_fault(g, now, &mut out);
             } else {
@@ -264,132 +290,6 @@ impl Engine {
             .log();
         }
         result
-    }
-
-    fn dispatch(&mut self, now: Instant, rx: &Received<'_>) -> Result<(), RxError> {
-        let vrid = packet::peek_vrid(rx.payload).map(|(_, v)| v).unwrap_or(0);
-        let candidates: Vec<usize> = (0..self.instances.len())
-            .filter(|&i| {
-                let c = &self.instances[i].cfg;
-                c.interface == rx.interface && c.virtual_router_id == vrid && c.is_ipv6() == rx.src.is_ipv6()
-            })
-            .collect();
-        // Several instances share a VRID only with disjoint unicast peers: pick by source.
-        let Some(&i) = candidates
-            .iter()
-            .find(|&&i| self.instances[i].cfg.unicast_peers.iter().any(|p| p.addr == rx.src))
-            .or(candidates.first())
-        else {
-            self.unmatched += 1;
-            return match Advert::decode(rx.payload, &rx.src, &rx.dst) {
-                Err(e) => Err(e.into()),
-                Ok(_) => Err(RxError::UnknownVrid(vrid)),
-            };
-        };
-        let adv = match Advert::decode(rx.payload, &rx.src, &rx.dst) {
-            Ok(a) => a,
-            Err(e) => {
-                self.unmatched += 1;
-                return Err(e.into());
-            }
-        };
-        if let Err(e) = self.validate(i, &adv, rx) {
-            let s = &mut self.instances[i].stats;
-            match e {
-                RxError::Ttl(_) => s.ttl_errors += 1,
-                RxError::Version(_) => s.version_errors += 1,
-                RxError::AuthType { .. } | RxError::Password => s.auth_errors += 1,
-                RxError::Interval { .. } => s.interval_errors += 1,
-                _ => s.other_drops += 1,
-            }
-            return Err(e);
-        }
-        let mut out = Vec::new();
-        let inst = &mut self.instances[i];
-        inst.stats.adverts_received += 1;
-        if adv.priority == 0 {
-            inst.stats.priority_zero_received += 1;
-        }
-        let ours: Vec<IpAddr> = inst.cfg.virtual_ipaddresses.iter().map(|v| v.addr).collect();
-        if adv.priority != 0 && (ours.len() != adv.addrs.len() || ours.iter().any(|a| !adv.addrs.contains(a))) {
-            inst.stats.address_list_errors += 1;
-            Debug::AddressList {
-                instance: inst.name(),
-                src: &rx.src,
-                ours: ours.len(),
-                theirs: adv.addrs.len(),
-            }
-            .log();
-        }
-        match inst.state {
-            State::Backup => inst.rx_backup(now, &adv, &rx.src),
-            State::Master => {
-                if inst.rx_master(now, &adv, &rx.src, &mut out) == MasterRx::Yielded
-                    && let Some(g) = inst.group
-                {
-                    self.sync_backup(g, i, now, &mut out);
-                }
-            }
-            State::Init | State::Fault | State::Stop => {}
-        }
-        self.actions.extend(out);
-        Ok(())
-    }
-
-    /// keepalived `vrrp_check_packet`, after decoding.
-    fn validate(&self, i: usize, adv: &Advert, rx: &Received<'_>) -> Result<(), RxError> {
-        let inst = &self.instances[i];
-        let cfg = &inst.cfg;
-        if matches!(inst.state, State::Init | State::Fault | State::Stop) {
-            return Err(RxError::NotListening);
-        }
-        if inst.src == Some(rx.src) {
-            return Err(RxError::OwnPacket);
-        }
-        let multicast = rx.dst.is_multicast();
-        if multicast && rx.ttl != packet::TTL {
-            return Err(RxError::Ttl(rx.ttl));
-        }
-        if !multicast
-            && let Some(p) = cfg.unicast_peers.iter().find(|p| p.addr == rx.src)
-            && (p.min_ttl.is_some_and(|m| rx.ttl < m) || p.max_ttl.is_some_and(|m| rx.ttl > m))
-        {
-            return Err(RxError::Ttl(rx.ttl));
-        }
-        if adv.version != cfg.version {
-            return Err(RxError::Version(adv.version.number()));
-        }
-        if cfg.version == Version::V2 {
-            let want = match &cfg.auth_pass {
-                Some(p) => Auth::pass(p),
-                None => Auth::None,
-            };
-            if adv.auth.type_byte() != want.type_byte() {
-                return Err(RxError::AuthType {
-                    got: adv.auth.type_byte(),
-                    want: want.type_byte(),
-                });
-            }
-            if let (Auth::Pass(got), Auth::Pass(want)) = (adv.auth, want)
-                && !constant_time_eq(&got, &want)
-            {
-                return Err(RxError::Password);
-            }
-            let mine = cfg.adver_int_field();
-            if adv.adver_int != mine {
-                return Err(RxError::Interval {
-                    mine,
-                    got: adv.adver_int,
-                });
-            }
-        }
-        if multicast == inst.is_unicast() {
-            return Err(RxError::UnicastMismatch);
-        }
-        if cfg.check_unicast_src && !cfg.unicast_peers.iter().any(|p| p.addr == rx.src) {
-            return Err(RxError::UnknownPeer);
-        }
-        Ok(())
     }
 
     /// Records an interface's state (and addresses) and re-evaluates faults, priorities
@@ -441,7 +341,11 @@ impl Engine {
 
     fn resolve_source(&mut self, i: usize) {
         let inst = &mut self.instances[i];
-        let link = self.links.get(&inst.cfg.interface).copied().unwrap_or_default();
+        let link = self
+            .links
+            .get(&inst.cfg.interface)
+            .copied()
+            .unwrap_or_default();
         let configured = inst.cfg.unicast_src_ip.or(inst.cfg.mcast_src_ip);
         inst.src = configured.or(if inst.cfg.is_ipv6() {
             link.ipv6.map(IpAddr::V6)
@@ -470,7 +374,11 @@ impl Engine {
         match self.scripts.iter().find(|s| s.cfg.name == t.name) {
             Some(s) => (
                 t.weight.unwrap_or(s.cfg.weight),
-                if t.weight.is_some() { t.reverse } else { s.cfg.reverse },
+                if t.weight.is_some() {
+                    t.reverse
+                } else {
+                    s.cfg.reverse
+                },
                 s.state.status(),
             ),
             None => (0, false, Some(true)),
@@ -501,7 +409,8 @@ impl Engine {
     /// only reason is a weight-0 script that has not reported yet (a silent wait).
     fn fault_of(&self, i: usize) -> Option<bool> {
         let inst = &self.instances[i];
-        let mut hard = inst.src.is_none() || (!inst.cfg.dont_track_primary && !self.link_up(&inst.cfg.interface));
+        let mut hard = inst.src.is_none()
+            || (!inst.cfg.dont_track_primary && !self.link_up(&inst.cfg.interface));
         let mut pending = false;
         let (ifs, scripts) = self.trackers(i);
         for t in ifs.iter().filter(|t| t.weight == 0) {
@@ -542,7 +451,11 @@ impl Engine {
                 }
                 (None, State::Fault) => match self.instances[i].group {
                     Some(g) => {
-                        if self.groups[g].members.iter().all(|&m| self.fault_of(m).is_none()) {
+                        if self.groups[g]
+                            .members
+                            .iter()
+                            .all(|&m| self.fault_of(m).is_none())
+                        {
                             for m in self.groups[g].members.clone() {
                                 if self.instances[m].state == State::Fault {
                                     self.leave_fault(m, now, &mut out);
@@ -644,9 +557,4 @@ impl Engine {
             priority: 0,
         }));
     }
-}
-
-/// Compares two passwords without an early exit.
-fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -122,13 +122,17 @@ mod tests {
         let out = dir.path().join("args");
         let mut s = sh(&format!("echo \"$@\" > {}", out.display()));
         s.argv.push("x".into());
-        s.argv.extend(["INSTANCE", "VI_1", "MASTER", "100"].map(String::from));
+        s.argv
+            .extend(["INSTANCE", "VI_1", "MASTER", "100"].map(String::from));
         assert!(spawn_notify(&s, Duration::from_secs(5)));
         let deadline = Instant::now() + Duration::from_secs(5);
         while !out.exists() && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(10));
         }
         thread::sleep(Duration::from_millis(50));
-        assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "INSTANCE VI_1 MASTER 100");
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap().trim(),
+            "INSTANCE VI_1 MASTER 100"
+        );
     }
 }

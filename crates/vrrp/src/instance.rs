@@ -113,7 +113,11 @@ impl Instance {
     }
 
     pub(crate) fn skew(&self) -> Duration {
-        timer::skew(self.cfg.version, self.skew_priority(), self.master_adver_int)
+        timer::skew(
+            self.cfg.version,
+            self.skew_priority(),
+            self.master_adver_int,
+        )
     }
 
     pub(crate) fn down_interval(&self) -> Duration {
@@ -157,7 +161,12 @@ impl Instance {
                 (Some(p), Version::V2) => Auth::pass(p),
                 _ => Auth::None,
             },
-            addrs: self.cfg.virtual_ipaddresses.iter().map(|v| v.addr).collect(),
+            addrs: self
+                .cfg
+                .virtual_ipaddresses
+                .iter()
+                .map(|v| v.addr)
+                .collect(),
         };
         let (dsts, ttl): (Vec<IpAddr>, u8) = if self.is_unicast() {
             let d = self.cfg.unicast_peers.iter().map(|p| p.addr).collect();
@@ -226,7 +235,14 @@ impl Instance {
             priority: self.priority,
         }
         .log();
-        notifications(&self.cfg.notify, Scope::Instance, &self.cfg.name, to, self.priority, out);
+        notifications(
+            &self.cfg.notify,
+            Scope::Instance,
+            &self.cfg.name,
+            to,
+            self.priority,
+            out,
+        );
         out.push(Action::StateChange(StateChange {
             scope: Scope::Instance,
             name: self.cfg.name.clone(),
@@ -252,7 +268,8 @@ impl Instance {
             });
         }
         self.announce(self.cfg.garp_master_repeat, out);
-        self.garp_at = (!self.cfg.garp_master_delay.is_zero()).then(|| now + self.cfg.garp_master_delay);
+        self.garp_at =
+            (!self.cfg.garp_master_delay.is_zero()).then(|| now + self.cfg.garp_master_delay);
         self.refresh_at = (!self.cfg.garp_master_refresh.is_zero())
             .then(|| now + self.cfg.garp_master_delay + self.cfg.garp_master_refresh);
         self.down_at = None;
@@ -327,7 +344,11 @@ impl Instance {
         if self.state == State::Backup
             && let Some(at) = self.down_at
         {
-            self.down_at = Some(if new >= old { at + (new - old) } else { at - (old - new) });
+            self.down_at = Some(if new >= old {
+                at + (new - old)
+            } else {
+                at - (old - new)
+            });
         }
         true
     }
@@ -342,7 +363,11 @@ impl Instance {
                 self.send_advert(self.priority, out);
                 // Keep the cadence, unless we fell more than one interval behind.
                 let next = at + self.cfg.advert_int;
-                self.advert_at = Some(if next <= now { now + self.cfg.advert_int } else { next });
+                self.advert_at = Some(if next <= now {
+                    now + self.cfg.advert_int
+                } else {
+                    next
+                });
             }
             if let Some(at) = self.garp_at
                 && at <= now
@@ -385,8 +410,8 @@ impl Instance {
             self.down_at = Some(now + self.skew());
             return;
         }
-        let delaying = !self.cfg.preempt_delay.is_zero()
-            && self.preempt_until.is_none_or(|until| until > now);
+        let delaying =
+            !self.cfg.preempt_delay.is_zero() && self.preempt_until.is_none_or(|until| until > now);
         if self.cfg.nopreempt || adv.priority >= self.priority || delaying {
             if self.cfg.version == Version::V3 {
                 self.master_adver_int = adv.interval();
@@ -421,7 +446,10 @@ impl Instance {
         src: &IpAddr,
         out: &mut Vec<Action>,
     ) -> MasterRx {
-        let ours = self.src.map(|a| ip_cmp(src, &a)).unwrap_or(std::cmp::Ordering::Equal);
+        let ours = self
+            .src
+            .map(|a| ip_cmp(src, &a))
+            .unwrap_or(std::cmp::Ordering::Equal);
         let higher = adv.priority > self.priority
             || (adv.priority == self.priority && ours == std::cmp::Ordering::Greater);
         if adv.priority == PRIORITY_STOP {

@@ -9,7 +9,7 @@
 //! | [`config`] | the plain configuration (field names of keepalived.conf) and its validation |
 //! | [`timer`] | Skew_Time and Master_Down_Interval, as keepalived computes them |
 //! | `instance` | one instance's state and transitions (INIT/BACKUP/MASTER/FAULT/STOP) |
-//! | [`events`] | the sans-I/O [`Engine`]: demultiplexing, receive validation, sync groups, trackers |
+//! | [`events`] | the sans-I/O [`Engine`]: sync groups, trackers, faults; `events/receive.rs`: demultiplexing and receive validation |
 //! | [`action`] | what the engine asks for: adverts, VIPs, GARP/NA bursts, notify scripts |
 //! | [`network`], [`netlink`], [`exec`] | sockets, addresses, scripts: I/O only |
 //! | [`driver`] | threads that run an [`Engine`] on real interfaces: [`Driver`] |

@@ -37,7 +37,9 @@ fn scope_of(name: Option<&str>, addr: &IpAddr) -> AddressScope {
         Some("nowhere") => AddressScope::Nowhere,
         Some(_) => AddressScope::Universe,
         // The kernel forces link scope on fe80::/10 anyway.
-        None if matches!(addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80) => AddressScope::Link,
+        None if matches!(addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80) => {
+            AddressScope::Link
+        }
         None => AddressScope::Universe,
     }
 }
@@ -73,7 +75,8 @@ impl Netlink {
         }
         if vip.addr.is_ipv6() {
             // A VIP must work the moment we are master, not after duplicate detection.
-            msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+            msg.attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
         msg
     }
@@ -120,7 +123,8 @@ impl Netlink {
             let (data, _) = self.socket.recv_from_full().map_err(|_| None)?;
             let mut offset = 0;
             while offset < data.len() {
-                let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[offset..]).map_err(|_| None)?;
+                let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[offset..])
+                    .map_err(|_| None)?;
                 let len = reply.header.length as usize;
                 if reply.header.sequence_number == self.seq
                     && let NetlinkPayload::Error(err) = reply.payload

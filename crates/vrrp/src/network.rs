@@ -50,7 +50,8 @@ pub fn interfaces() -> Result<HashMap<String, InterfaceInfo>, Error> {
     let addrs = nix::ifaddrs::getifaddrs().map_err(|e| Error::io("getifaddrs", e.into()))?;
     for ifa in addrs {
         let info = map.entry(ifa.interface_name.clone()).or_default();
-        info.up = ifa.flags.contains(InterfaceFlags::IFF_UP) && ifa.flags.contains(InterfaceFlags::IFF_RUNNING);
+        info.up = ifa.flags.contains(InterfaceFlags::IFF_UP)
+            && ifa.flags.contains(InterfaceFlags::IFF_RUNNING);
         let Some(addr) = ifa.address else { continue };
         if let Some(a) = addr.as_sockaddr_in() {
             info.ipv4.push(a.ip());
@@ -103,12 +104,18 @@ impl VrrpSocket {
         sock.set_read_timeout(Some(RECV_TIMEOUT))
             .map_err(|e| Error::io(ctx("SO_RCVTIMEO"), e))?;
         if ipv6 {
-            sock.set_multicast_loop_v6(false).map_err(|e| Error::io(ctx("loop"), e))?;
-            sock.set_multicast_hops_v6(255).map_err(|e| Error::io(ctx("hops"), e))?;
-            sock.set_multicast_if_v6(ifindex).map_err(|e| Error::io(ctx("mcast if"), e))?;
-            sock.set_multicast_all_v6(false).map_err(|e| Error::io(ctx("mcast all"), e))?;
-            sock.set_recv_hoplimit_v6(true).map_err(|e| Error::io(ctx("recv hoplimit"), e))?;
-            sock.set_tclass_v6(0xc0).map_err(|e| Error::io(ctx("tclass"), e))?;
+            sock.set_multicast_loop_v6(false)
+                .map_err(|e| Error::io(ctx("loop"), e))?;
+            sock.set_multicast_hops_v6(255)
+                .map_err(|e| Error::io(ctx("hops"), e))?;
+            sock.set_multicast_if_v6(ifindex)
+                .map_err(|e| Error::io(ctx("mcast if"), e))?;
+            sock.set_multicast_all_v6(false)
+                .map_err(|e| Error::io(ctx("mcast all"), e))?;
+            sock.set_recv_hoplimit_v6(true)
+                .map_err(|e| Error::io(ctx("recv hoplimit"), e))?;
+            sock.set_tclass_v6(0xc0)
+                .map_err(|e| Error::io(ctx("tclass"), e))?;
             socket::setsockopt(&sock, sockopt::Ipv6RecvPacketInfo, &true)
                 .map_err(|e| Error::io(ctx("recv pktinfo"), e.into()))?;
             if multicast {
@@ -116,9 +123,12 @@ impl VrrpSocket {
                     .map_err(|e| Error::io(ctx("join ff02::12"), e))?;
             }
         } else {
-            sock.set_header_included_v4(true).map_err(|e| Error::io(ctx("IP_HDRINCL"), e))?;
-            sock.set_multicast_loop_v4(false).map_err(|e| Error::io(ctx("loop"), e))?;
-            sock.set_multicast_all_v4(false).map_err(|e| Error::io(ctx("mcast all"), e))?;
+            sock.set_header_included_v4(true)
+                .map_err(|e| Error::io(ctx("IP_HDRINCL"), e))?;
+            sock.set_multicast_loop_v4(false)
+                .map_err(|e| Error::io(ctx("loop"), e))?;
+            sock.set_multicast_all_v4(false)
+                .map_err(|e| Error::io(ctx("mcast all"), e))?;
             if multicast {
                 sock.join_multicast_v4_n(&MULTICAST_V4, &InterfaceIndexOrAddress::Index(ifindex))
                     .map_err(|e| Error::io(ctx("join 224.0.0.18"), e))?;
@@ -134,7 +144,8 @@ impl VrrpSocket {
 
     /// Sends one advert.
     pub fn send(&self, t: &Transmit) -> Result<(), Error> {
-        let ctx = |e: std::io::Error| Error::io(format!("send on {} to {}", self.interface, t.dst), e);
+        let ctx =
+            |e: std::io::Error| Error::io(format!("send on {} to {}", self.interface, t.dst), e);
         match (t.src, t.dst) {
             (IpAddr::V4(src), IpAddr::V4(dst)) => {
                 let mut buf = vec![0u8; 20 + t.payload.len()];
@@ -158,7 +169,9 @@ impl VrrpSocket {
             }
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
                 let info = libc::in6_pktinfo {
-                    ipi6_addr: libc::in6_addr { s6_addr: src.octets() },
+                    ipi6_addr: libc::in6_addr {
+                        s6_addr: src.octets(),
+                    },
                     ipi6_ifindex: self.ifindex,
                 };
                 let hops: libc::c_int = i32::from(t.ttl);
@@ -166,7 +179,10 @@ impl VrrpSocket {
                 socket::sendmsg(
                     self.sock.as_raw_fd(),
                     &[IoSlice::new(&t.payload)],
-                    &[ControlMessage::Ipv6PacketInfo(&info), ControlMessage::Ipv6HopLimit(&hops)],
+                    &[
+                        ControlMessage::Ipv6PacketInfo(&info),
+                        ControlMessage::Ipv6HopLimit(&hops),
+                    ],
                     MsgFlags::empty(),
                     Some(&to),
                 )
@@ -222,7 +238,9 @@ impl VrrpSocket {
         if let Ok(cmsgs) = msg.cmsgs() {
             for c in cmsgs {
                 match c {
-                    ControlMessageOwned::Ipv6PacketInfo(pi) => dst = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr)),
+                    ControlMessageOwned::Ipv6PacketInfo(pi) => {
+                        dst = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr))
+                    }
                     ControlMessageOwned::Ipv6HopLimit(h) => ttl = u8::try_from(h).ok(),
                     _ => {}
                 }
@@ -241,7 +259,10 @@ impl VrrpSocket {
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 /// Sends gratuitous ARPs and unsolicited NAs on one interface (AF_PACKET).
@@ -262,8 +283,13 @@ impl Announcer {
             .find_map(|i| i.address.and_then(|a| a.as_link_addr().copied()))
             .ok_or_else(|| Error::NoInterface(interface.to_string()))?;
         let mac = link.addr().unwrap_or([0; 6]);
-        let fd = socket::socket(AddressFamily::Packet, SockType::Raw, SockFlag::SOCK_CLOEXEC, None)
-            .map_err(|e| Error::io(format!("AF_PACKET socket on {interface}"), e.into()))?;
+        let fd = socket::socket(
+            AddressFamily::Packet,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .map_err(|e| Error::io(format!("AF_PACKET socket on {interface}"), e.into()))?;
         Ok(Announcer {
             fd,
             link,
@@ -286,8 +312,13 @@ impl Announcer {
             IpAddr::V6(ip) => ndisc::emit_unsolicited_na(&mut frame, mac, ip, false).unwrap_or(0),
         };
         for _ in 0..count {
-            socket::sendto(self.fd.as_raw_fd(), &frame[..len], &self.link, MsgFlags::empty())
-                .map_err(|e| Error::io(format!("announce {addr} on {}", self.interface), e.into()))?;
+            socket::sendto(
+                self.fd.as_raw_fd(),
+                &frame[..len],
+                &self.link,
+                MsgFlags::empty(),
+            )
+            .map_err(|e| Error::io(format!("announce {addr} on {}", self.interface), e.into()))?;
         }
         Ok(())
     }
@@ -296,7 +327,12 @@ impl Announcer {
 /// keepalived's gratuitous ARP: a broadcast request with SPA = TPA = VIP and THA the
 /// broadcast address (lvs-reference §7.7).
 fn gratuitous_arp(buf: &mut [u8], mac: ethernet::Address, ip: Ipv4Addr) -> usize {
-    let Ok(l2) = ethernet::emit_header(buf, ethernet::Address::BROADCAST, mac, ethernet::ethertype::ARP) else {
+    let Ok(l2) = ethernet::emit_header(
+        buf,
+        ethernet::Address::BROADCAST,
+        mac,
+        ethernet::ethertype::ARP,
+    ) else {
         return 0;
     };
     let repr = arp::Repr {
@@ -317,9 +353,9 @@ mod tests {
     fn gratuitous_arp_matches_keepalived() {
         // Captured from keepalived 2.2.7 for 198.51.100.101 at e2:f5:17:ee:34:56.
         let want = [
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe2, 0xf5, 0x17, 0xee, 0x34, 0x56, 0x08, 0x06, 0x00, 0x01,
-            0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0xe2, 0xf5, 0x17, 0xee, 0x34, 0x56, 0xc6, 0x33, 0x64, 0x65,
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc6, 0x33, 0x64, 0x65,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe2, 0xf5, 0x17, 0xee, 0x34, 0x56, 0x08, 0x06,
+            0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0xe2, 0xf5, 0x17, 0xee, 0x34, 0x56,
+            0xc6, 0x33, 0x64, 0x65, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc6, 0x33, 0x64, 0x65,
         ];
         let mut buf = [0u8; 64];
         let mac = ethernet::Address([0xe2, 0xf5, 0x17, 0xee, 0x34, 0x56]);

@@ -233,7 +233,8 @@ impl Advert {
             return Err(DecodeError::ZeroInterval);
         }
         if checksum_sum(version, buf, src, dst) != 0xffff {
-            let found = u16::from_be_bytes([buf[field::CHECKSUM.start], buf[field::CHECKSUM.end - 1]]);
+            let found =
+                u16::from_be_bytes([buf[field::CHECKSUM.start], buf[field::CHECKSUM.end - 1]]);
             return Err(DecodeError::BadChecksum {
                 version: version.number(),
                 found,
@@ -279,7 +280,9 @@ impl Advert {
                 buf.push(self.auth.type_byte());
                 buf.push(u8::try_from(self.adver_int).unwrap_or(u8::MAX));
             }
-            Version::V3 => buf.extend_from_slice(&(self.adver_int & MAX_V3_INTERVAL_CS).to_be_bytes()),
+            Version::V3 => {
+                buf.extend_from_slice(&(self.adver_int & MAX_V3_INTERVAL_CS).to_be_bytes())
+            }
         }
         buf.extend_from_slice(&[0, 0]);
         for a in addrs {

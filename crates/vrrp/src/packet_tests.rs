@@ -112,7 +112,12 @@ fn reference_test_vector_v3() {
         addrs: vec![v4("192.168.200.16")],
     };
     let b = a.encode(&v4("192.168.200.1"), &v4("224.0.0.18"));
-    assert_eq!(b, [0x31, 0x33, 0x64, 0x01, 0x00, 0x64, 0x78, 0x74, 0xc0, 0xa8, 0xc8, 0x10]);
+    assert_eq!(
+        b,
+        [
+            0x31, 0x33, 0x64, 0x01, 0x00, 0x64, 0x78, 0x74, 0xc0, 0xa8, 0xc8, 0x10
+        ]
+    );
 }
 
 fn good() -> (IpAddr, IpAddr, Vec<u8>) {
@@ -131,14 +136,20 @@ fn refill_v2(m: &mut [u8]) {
 #[test]
 fn error_truncated() {
     let (s, d, m) = good();
-    assert_eq!(Advert::decode(&m[..7], &s, &d), Err(DecodeError::Truncated(7)));
+    assert_eq!(
+        Advert::decode(&m[..7], &s, &d),
+        Err(DecodeError::Truncated(7))
+    );
 }
 
 #[test]
 fn error_unknown_version() {
     let (s, d, mut m) = good();
     m[0] = 0x41;
-    assert_eq!(Advert::decode(&m, &s, &d), Err(DecodeError::UnknownVersion(4)));
+    assert_eq!(
+        Advert::decode(&m, &s, &d),
+        Err(DecodeError::UnknownVersion(4))
+    );
 }
 
 #[test]
@@ -159,7 +170,10 @@ fn error_zero_vrid() {
 fn error_family_mismatch() {
     let (s, _, m) = good();
     let d6: IpAddr = MULTICAST_V6.into();
-    assert_eq!(Advert::decode(&m, &s, &d6), Err(DecodeError::FamilyMismatch));
+    assert_eq!(
+        Advert::decode(&m, &s, &d6),
+        Err(DecodeError::FamilyMismatch)
+    );
 }
 
 #[test]
@@ -197,7 +211,10 @@ fn error_unknown_auth_type() {
     let (s, d, mut m) = good();
     m[4] = 3;
     refill_v2(&mut m);
-    assert_eq!(Advert::decode(&m, &s, &d), Err(DecodeError::UnknownAuthType(3)));
+    assert_eq!(
+        Advert::decode(&m, &s, &d),
+        Err(DecodeError::UnknownAuthType(3))
+    );
 }
 
 #[test]
@@ -237,7 +254,10 @@ fn v3_reserved_bits_are_ignored() {
 #[test]
 fn pass_is_truncated_and_padded() {
     assert_eq!(Auth::pass(b"123456789"), Auth::Pass(*b"12345678"));
-    assert_eq!(Auth::pass(b"ab"), Auth::Pass([b'a', b'b', 0, 0, 0, 0, 0, 0]));
+    assert_eq!(
+        Auth::pass(b"ab"),
+        Auth::Pass([b'a', b'b', 0, 0, 0, 0, 0, 0])
+    );
 }
 
 proptest! {

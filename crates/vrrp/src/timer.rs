@@ -55,7 +55,10 @@ mod tests {
     fn v2_skew_ignores_the_interval_and_v3_scales_with_it() {
         let five = Duration::from_secs(5);
         assert_eq!(skew(Version::V2, 0, five), Duration::from_secs(1));
-        assert_eq!(skew(Version::V3, 0, Duration::from_millis(100)), Duration::from_millis(100));
+        assert_eq!(
+            skew(Version::V3, 0, Duration::from_millis(100)),
+            Duration::from_millis(100)
+        );
         assert_eq!(skew(Version::V3, 255, five), Duration::from_micros(19_531));
     }
 }

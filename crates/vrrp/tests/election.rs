@@ -45,13 +45,21 @@ fn vip_on_master_only(lan: &Lan, name: &str) {
     let masters = lan.masters(name);
     assert_eq!(masters.len(), 1, "one master for {name}");
     for (i, n) in lan.nodes.iter().enumerate() {
-        assert_eq!(n.vips.contains(&vip()), masters.contains(&i), "VIP on node {i}");
+        assert_eq!(
+            n.vips.contains(&vip()),
+            masters.contains(&i),
+            "VIP on node {i}"
+        );
     }
 }
 
 #[test]
 fn highest_priority_wins() {
-    let mut lan = Lan::new(vec![(one(inst("VI", 51, 100)), A), (one(inst("VI", 51, 150)), B), (one(inst("VI", 51, 120)), C)]);
+    let mut lan = Lan::new(vec![
+        (one(inst("VI", 51, 100)), A),
+        (one(inst("VI", 51, 150)), B),
+        (one(inst("VI", 51, 120)), C),
+    ]);
     lan.start_all();
     lan.run_for(secs(10.0));
     assert_eq!(lan.masters("VI"), vec![1]);
@@ -64,7 +72,10 @@ fn highest_priority_wins() {
 
 #[test]
 fn equal_priority_higher_address_wins() {
-    let mut lan = Lan::new(vec![(one(inst("VI", 51, 100)), A), (one(inst("VI", 51, 100)), B)]);
+    let mut lan = Lan::new(vec![
+        (one(inst("VI", 51, 100)), A),
+        (one(inst("VI", 51, 100)), B),
+    ]);
     lan.start_all();
     lan.run_for(secs(10.0));
     // Both time out together; the lower address yields on seeing the other's advert.
@@ -80,13 +91,19 @@ fn owner_takes_over_at_once() {
     let mut lan = Lan::new(vec![(one(inst("VI", 51, 254)), A), (one(owner), B)]);
     lan.start_all();
     lan.run_for(secs(5.0));
-    assert_eq!(lan.when(1, "VI", State::Master, Duration::ZERO), Some(Duration::ZERO));
+    assert_eq!(
+        lan.when(1, "VI", State::Master, Duration::ZERO),
+        Some(Duration::ZERO)
+    );
     vip_on_master_only(&lan, "VI");
 }
 
 #[test]
 fn higher_priority_preempts_a_running_master() {
-    let mut lan = Lan::new(vec![(one(inst("VI", 51, 100)), A), (one(inst("VI", 51, 150)), B)]);
+    let mut lan = Lan::new(vec![
+        (one(inst("VI", 51, 100)), A),
+        (one(inst("VI", 51, 150)), B),
+    ]);
     lan.start(0);
     lan.run_for(secs(5.0));
     assert_eq!(lan.masters("VI"), vec![0]);
@@ -152,8 +169,14 @@ fn master_death_takeover_within_down_interval() {
         lan.run_for(secs(10.0));
         let took = lan.when(1, "VI", State::Master, died).unwrap() - died;
         let bound = master_down_interval(version, 3, 100, secs(int));
-        assert!(took <= bound, "{version:?} {int}: took {took:?} > {bound:?}");
-        assert!(took + secs(int) >= bound, "{version:?}: not before the down interval");
+        assert!(
+            took <= bound,
+            "{version:?} {int}: took {took:?} > {bound:?}"
+        );
+        assert!(
+            took + secs(int) >= bound,
+            "{version:?}: not before the down interval"
+        );
         assert!(lan.nodes[1].vips.contains(&vip()));
     }
 }
@@ -161,7 +184,10 @@ fn master_death_takeover_within_down_interval() {
 /// Planned stop: priority 0 makes the backup take over after Skew_Time.
 #[test]
 fn shutdown_sends_priority_zero_and_backup_takes_over_after_skew() {
-    let mut lan = Lan::new(vec![(one(inst("VI", 51, 150)), A), (one(inst("VI", 51, 100)), B)]);
+    let mut lan = Lan::new(vec![
+        (one(inst("VI", 51, 150)), A),
+        (one(inst("VI", 51, 100)), B),
+    ]);
     lan.start_all();
     lan.run_for(secs(10.0));
     let stopped = lan.elapsed();
@@ -193,7 +219,10 @@ fn track_interface_down_is_fault_and_recovers() {
     assert!(lan.nodes[0].vips.is_empty());
     lan.run_for(secs(2.0));
     // FAULT sends priority 0: the backup takes over after its skew.
-    assert_eq!(lan.when(1, "VI", State::Master, t), Some(t + lan.delay + skew(Version::V2, 100, secs(1.0))));
+    assert_eq!(
+        lan.when(1, "VI", State::Master, t),
+        Some(t + lan.delay + skew(Version::V2, 100, secs(1.0)))
+    );
     lan.set_link(0, "eth1", true);
     assert_eq!(lan.state(0, "VI"), State::Backup);
     lan.run_for(secs(10.0));
@@ -239,11 +268,19 @@ fn script_weight_changes_priority_and_moves_the_master() {
     lan.run_for(secs(10.0));
     assert_eq!(lan.masters("VI"), vec![0]);
     lan.script(0, "chk", false);
-    assert_eq!(lan.nodes[0].engine.instances()[0].priority, 150, "fall 2: one failure is not enough");
+    assert_eq!(
+        lan.nodes[0].engine.instances()[0].priority,
+        150,
+        "fall 2: one failure is not enough"
+    );
     lan.script(0, "chk", false);
     assert_eq!(lan.nodes[0].engine.instances()[0].priority, 90);
     lan.run_for(secs(10.0));
-    assert_eq!(lan.masters("VI"), vec![1], "the backup preempted the lower-priority master");
+    assert_eq!(
+        lan.masters("VI"),
+        vec![1],
+        "the backup preempted the lower-priority master"
+    );
     vip_on_master_only(&lan, "VI");
     lan.script(0, "chk", true);
     lan.run_for(secs(10.0));
@@ -266,7 +303,10 @@ fn weight_zero_script_waits_silently_then_faults() {
     let mut lan = Lan::new(vec![(ca, A)]);
     lan.start_all();
     assert_eq!(lan.state(0, "VI"), State::Fault);
-    assert!(lan.nodes[0].changes.is_empty(), "no FAULT notification while waiting");
+    assert!(
+        lan.nodes[0].changes.is_empty(),
+        "no FAULT notification while waiting"
+    );
     lan.script(0, "chk", true);
     assert_eq!(lan.state(0, "VI"), State::Backup);
     lan.run_for(secs(5.0));
@@ -314,7 +354,13 @@ fn sync_group_members_move_together() {
     assert_eq!(lan.masters("VI_1"), vec![0]);
     assert_eq!(lan.masters("VI_2"), vec![0]);
     assert_eq!(lan.nodes[0].engine.group_state("G"), Some(State::Master));
-    assert!(lan.nodes[0].runs.contains(&vec!["/n".into(), "GROUP".into(), "G".into(), "MASTER".into(), "0".into()]));
+    assert!(lan.nodes[0].runs.contains(&vec![
+        "/n".into(),
+        "GROUP".into(),
+        "G".into(),
+        "MASTER".into(),
+        "0".into()
+    ]));
     // One member faults: the whole group goes to FAULT and the peer's group takes over.
     lan.set_link(0, "eth1", false);
     assert_eq!(lan.state(0, "VI_2"), State::Fault);
@@ -335,13 +381,20 @@ fn sync_group_does_not_split_when_one_vrid_is_lost() {
     // VRID 1 adverts from A stop reaching B; VRID 2 still arrive.
     lan.loss = Box::new(|from, _, t| from == 0 && t.payload[1] == 1);
     lan.run_for(secs(20.0));
-    assert_eq!(lan.masters("VI_1"), vec![0], "B holds VI_1 in BACKUP: VI_2 does not want MASTER");
+    assert_eq!(
+        lan.masters("VI_1"),
+        vec![0],
+        "B holds VI_1 in BACKUP: VI_2 does not want MASTER"
+    );
     assert_eq!(lan.masters("VI_2"), vec![0]);
 }
 
 #[test]
 fn split_brain_heals_to_the_higher_priority() {
-    let mut lan = Lan::new(vec![(one(inst("VI", 51, 150)), A), (one(inst("VI", 51, 100)), B)]);
+    let mut lan = Lan::new(vec![
+        (one(inst("VI", 51, 150)), A),
+        (one(inst("VI", 51, 100)), B),
+    ]);
     lan.start_all();
     lan.run_for(secs(10.0));
     lan.loss = Box::new(|_, _, _| true);
@@ -382,7 +435,10 @@ fn notify_scripts_get_keepalived_arguments() {
             s(&["/n", "x", "INSTANCE", "VI", "STOP", "150"]),
         ]
     );
-    assert_eq!(lan.nodes[0].announced, 5, "garp_master_repeat 5, second burst not due yet");
+    assert_eq!(
+        lan.nodes[0].announced, 5,
+        "garp_master_repeat 5, second burst not due yet"
+    );
 }
 
 #[test]
@@ -395,7 +451,10 @@ fn ipv6_v3_centiseconds_learns_the_master_interval() {
         i.virtual_ipaddresses = vec![VirtualIp::host("2001:db8::100".parse().unwrap())];
         one(i)
     };
-    let mut lan = Lan::new(vec![(cfg(200, 0.25), "fe80::1"), (cfg(100, 2.0), "fe80::2")]);
+    let mut lan = Lan::new(vec![
+        (cfg(200, 0.25), "fe80::1"),
+        (cfg(100, 2.0), "fe80::2"),
+    ]);
     lan.start_all();
     lan.run_for(secs(10.0));
     assert_eq!(lan.masters("VI6"), vec![0]);
@@ -404,7 +463,10 @@ fn ipv6_v3_centiseconds_learns_the_master_interval() {
     lan.run_for(secs(10.0));
     // The backup uses the master's 0.25 s, not its own 2 s.
     let took = lan.when(1, "VI6", State::Master, died).unwrap() - died;
-    assert!(took <= master_down_interval(Version::V3, 3, 100, secs(0.25)), "took {took:?}");
+    assert!(
+        took <= master_down_interval(Version::V3, 3, 100, secs(0.25)),
+        "took {took:?}"
+    );
 }
 
 #[test]
@@ -423,7 +485,10 @@ fn unicast_peers() {
     lan.start_all();
     lan.run_for(secs(10.0));
     assert_eq!(lan.masters("VI"), vec![0]);
-    assert_eq!(lan.nodes[1].engine.instances()[0].stats.adverts_received, lan.nodes[0].engine.instances()[0].stats.adverts_sent);
+    assert_eq!(
+        lan.nodes[1].engine.instances()[0].stats.adverts_received,
+        lan.nodes[0].engine.instances()[0].stats.adverts_sent
+    );
 }
 
 #[test]

@@ -74,19 +74,34 @@ fn scenario(v: &Variant) -> Vec<(String, Duration)> {
     d.abort();
     lab.clear(&lab.a.clone(), &lab.if_a.clone(), v.vip_len);
     settle(&lab, v, false, "keepalived takes over after our crash");
-    times.push(("keepalived takeover after crash of master".to_string(), start.elapsed()));
+    times.push((
+        "keepalived takeover after crash of master".to_string(),
+        start.elapsed(),
+    ));
 
     // 3. Ours back at 100 stays backup; keepalived freezes: ours takes over.
     let d = ours(&lab, v, 100);
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(lab.holders(v.vip), (false, true), "{}: ours must stay backup", v.name);
+    assert_eq!(
+        lab.holders(v.vip),
+        (false, true),
+        "{}: ours must stay backup",
+        v.name
+    );
     let start = Instant::now();
     lab.freeze_keepalived();
     // The frozen keepalived cannot remove its copy: wait for ours to appear.
     if lab.wait_for(v.vip, (true, true), LIMIT).is_none() {
-        panic!("{}: ours did not take over from a frozen keepalived: {}", v.name, lab.log());
+        panic!(
+            "{}: ours did not take over from a frozen keepalived: {}",
+            v.name,
+            lab.log()
+        );
     }
-    times.push(("rvs-vrrp takeover after crash of master".to_string(), start.elapsed()));
+    times.push((
+        "rvs-vrrp takeover after crash of master".to_string(),
+        start.elapsed(),
+    ));
     lab.stop_keepalived(false);
 
     // 4. keepalived at 150 preempts ours; then a planned stop hands back to ours.
@@ -95,18 +110,39 @@ fn scenario(v: &Variant) -> Vec<(String, Duration)> {
     settle(&lab, v, false, "keepalived preempts ours");
     let start = Instant::now();
     lab.terminate_keepalived();
-    settle(&lab, v, true, "ours takes over after keepalived's planned stop");
-    times.push(("rvs-vrrp takeover after planned stop (priority 0)".to_string(), start.elapsed()));
+    settle(
+        &lab,
+        v,
+        true,
+        "ours takes over after keepalived's planned stop",
+    );
+    times.push((
+        "rvs-vrrp takeover after planned stop (priority 0)".to_string(),
+        start.elapsed(),
+    ));
     lab.stop_keepalived(true);
 
     // 5. keepalived at 100 stays backup; our planned stop hands over to it.
     lab.start_keepalived(&keepalived_instance(v, 100));
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(lab.holders(v.vip), (true, false), "{}: keepalived must stay backup", v.name);
+    assert_eq!(
+        lab.holders(v.vip),
+        (true, false),
+        "{}: keepalived must stay backup",
+        v.name
+    );
     let start = Instant::now();
     d.shutdown();
-    settle(&lab, v, false, "keepalived takes over after our planned stop");
-    times.push(("keepalived takeover after planned stop (priority 0)".to_string(), start.elapsed()));
+    settle(
+        &lab,
+        v,
+        false,
+        "keepalived takes over after our planned stop",
+    );
+    times.push((
+        "keepalived takeover after planned stop (priority 0)".to_string(),
+        start.elapsed(),
+    ));
     lab.stop_keepalived(true);
     times
 }

@@ -55,9 +55,9 @@ impl ConfigError {
         match self {
             ConfigError::ServiceExists | ConfigError::DestExists => errno::EEXIST,
             ConfigError::NoService => errno::ESRCH,
-            ConfigError::NoDest | ConfigError::NoScheduler(_) | ConfigError::NoPersistenceEngine(_) => {
-                errno::ENOENT
-            }
+            ConfigError::NoDest
+            | ConfigError::NoScheduler(_)
+            | ConfigError::NoPersistenceEngine(_) => errno::ENOENT,
             ConfigError::OutOfRange(_) => errno::ERANGE,
             ConfigError::Invalid(_) => errno::EINVAL,
             ConfigError::Unsupported(_) => errno::EOPNOTSUPP,

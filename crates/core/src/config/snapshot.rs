@@ -4,7 +4,9 @@
 use core::net::IpAddr;
 use std::collections::HashMap;
 
-use crate::model::{DestConfig, Family, ForwardMethod, Protocol, ServiceConfig, ServiceKey, Timeouts};
+use crate::model::{
+    DestConfig, Family, ForwardMethod, Protocol, ServiceConfig, ServiceKey, Timeouts,
+};
 
 /// A destination (real server) as the snapshot holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +44,9 @@ impl Service {
 
     /// The destination with this address and (normalised) port.
     pub fn dest(&self, addr: IpAddr, port: u16) -> Option<&Dest> {
-        self.dests.iter().find(|d| d.config.addr == addr && d.config.port == port)
+        self.dests
+            .iter()
+            .find(|d| d.config.addr == addr && d.config.port == port)
     }
 }
 
@@ -89,12 +93,21 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// A snapshot of these services (in listing order).
-    pub(crate) fn build(generation: u64, timeouts: Timeouts, zero_epoch: u64, services: Vec<Service>) -> Self {
+    pub(crate) fn build(
+        generation: u64,
+        timeouts: Timeouts,
+        zero_epoch: u64,
+        services: Vec<Service>,
+    ) -> Self {
         let mut by_addr = HashMap::new();
         let mut by_mark = HashMap::new();
         for (i, svc) in services.iter().enumerate() {
             match svc.config.key {
-                ServiceKey::Addr { protocol, addr, port } => {
+                ServiceKey::Addr {
+                    protocol,
+                    addr,
+                    port,
+                } => {
                     by_addr.insert((protocol, addr, port), i);
                 }
                 ServiceKey::Fwmark { mark, family } => {
@@ -102,7 +115,14 @@ impl Snapshot {
                 }
             }
         }
-        Snapshot { generation, timeouts, zero_epoch, services, by_addr, by_mark }
+        Snapshot {
+            generation,
+            timeouts,
+            zero_epoch,
+            services,
+            by_addr,
+            by_mark,
+        }
     }
 
     /// All services, in the order they were added.
@@ -113,7 +133,11 @@ impl Snapshot {
     /// The service with this key.
     pub fn service(&self, key: &ServiceKey) -> Option<&Service> {
         let i = match *key {
-            ServiceKey::Addr { protocol, addr, port } => self.by_addr.get(&(protocol, addr, port)),
+            ServiceKey::Addr {
+                protocol,
+                addr,
+                port,
+            } => self.by_addr.get(&(protocol, addr, port)),
             ServiceKey::Fwmark { mark, family } => self.by_mark.get(&(mark, family)),
         };
         i.map(|&i| &self.services[i])
@@ -129,10 +153,13 @@ impl Snapshot {
     ///
     /// Firewall-mark services are never found here: the data plane sees no marks.
     pub fn lookup(&self, protocol: Protocol, vip: IpAddr, port: u16) -> Option<&Service> {
-        let i = self
-            .by_addr
-            .get(&(protocol, vip, port))
-            .or_else(|| if port != 0 { self.by_addr.get(&(protocol, vip, 0)) } else { None })?;
+        let i = self.by_addr.get(&(protocol, vip, port)).or_else(|| {
+            if port != 0 {
+                self.by_addr.get(&(protocol, vip, 0))
+            } else {
+                None
+            }
+        })?;
         Some(&self.services[*i])
     }
 
@@ -143,7 +170,15 @@ impl Snapshot {
             .services
             .iter()
             .filter_map(|s| match s.config.key {
-                ServiceKey::Addr { protocol, addr, port } => Some(SteerEntry { protocol, addr, port }),
+                ServiceKey::Addr {
+                    protocol,
+                    addr,
+                    port,
+                } => Some(SteerEntry {
+                    protocol,
+                    addr,
+                    port,
+                }),
                 ServiceKey::Fwmark { .. } => None,
             })
             .collect();
@@ -172,10 +207,16 @@ impl Snapshot {
     pub fn nat_real_servers(&self) -> Vec<SteerEntry> {
         let mut v = Vec::new();
         for s in &self.services {
-            let ServiceKey::Addr { protocol, .. } = s.config.key else { continue };
+            let ServiceKey::Addr { protocol, .. } = s.config.key else {
+                continue;
+            };
             for d in &s.dests {
                 if d.config.method == ForwardMethod::Masq {
-                    v.push(SteerEntry { protocol, addr: d.config.addr, port: d.config.port });
+                    v.push(SteerEntry {
+                        protocol,
+                        addr: d.config.addr,
+                        port: d.config.port,
+                    });
                 }
             }
         }

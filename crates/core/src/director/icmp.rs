@@ -11,8 +11,8 @@
 use crate::Instant;
 use crate::conn::{InKey, OutKey};
 use crate::forward::{
-    IcmpError, Side, check_mtu, decrement_ttl, icmp_nat_rewrite, parse_icmp_error, relay_tunnel_error,
-    tunnel_quote,
+    IcmpError, Side, check_mtu, decrement_ttl, icmp_nat_rewrite, parse_icmp_error,
+    relay_tunnel_error, tunnel_quote,
 };
 use crate::model::{ForwardMethod, Protocol};
 use crate::verdict::{DropReason, Verdict};
@@ -34,11 +34,20 @@ impl Director {
         };
         let bytes = p.ip_len() as u64;
         // The quoted packet went server → client: find its connection as if it came in.
-        if let Some(id) = self.conns.lookup_in(&InKey::new(proto, e.emb_dst, e.emb_dport, e.emb_src, e.emb_sport))
-            && let Some(c) = self.conns.get(id)
+        if let Some(id) = self.conns.lookup_in(&InKey::new(
+            proto,
+            e.emb_dst,
+            e.emb_dport,
+            e.emb_src,
+            e.emb_sport,
+        )) && let Some(c) = self.conns.get(id)
         {
             let dest_id = c.dest_id();
-            let t = Target { method: c.method(), daddr: c.dest_addr().ip(), dport: c.dport() };
+            let t = Target {
+                method: c.method(),
+                daddr: c.dest_addr().ip(),
+                dport: c.dport(),
+            };
             self.count_in(dest_id, bytes);
             if t.method != ForwardMethod::Masq {
                 return self.xmit_in(buf, p, t, true);
@@ -50,13 +59,22 @@ impl Director {
                 return Verdict::Drop(DropReason::TooBig);
             }
             return match icmp_nat_rewrite(buf, p, &e, Side::Dst, t.daddr, t.dport) {
-                Ok(()) => Verdict::Forward { next_hop: t.daddr, start: p.start, len: p.end - p.start },
+                Ok(()) => Verdict::Forward {
+                    next_hop: t.daddr,
+                    start: p.start,
+                    len: p.end - p.start,
+                },
                 Err(r) => Verdict::Drop(r),
             };
         }
         // A NAT real server's error about a client packet it received from us.
-        if let Some(id) = self.conns.lookup_out(&OutKey::new(proto, e.emb_dst, e.emb_dport, e.emb_src, e.emb_sport))
-            && let Some(c) = self.conns.get(id)
+        if let Some(id) = self.conns.lookup_out(&OutKey::new(
+            proto,
+            e.emb_dst,
+            e.emb_dport,
+            e.emb_src,
+            e.emb_sport,
+        )) && let Some(c) = self.conns.get(id)
         {
             let dest_id = c.dest_id();
             let vaddr = c.virtual_addr();
@@ -69,7 +87,11 @@ impl Director {
             return match icmp_nat_rewrite(buf, p, &e, Side::Src, vaddr.ip(), vaddr.port()) {
                 Ok(()) => {
                     self.count_out(dest_id, bytes);
-                    Verdict::Forward { next_hop: p.dst, start: p.start, len: p.end - p.start }
+                    Verdict::Forward {
+                        next_hop: p.dst(),
+                        start: p.start,
+                        len: p.end - p.start,
+                    }
                 }
                 Err(r) => Verdict::Drop(r),
             };
@@ -79,12 +101,21 @@ impl Director {
 
     /// An error about an IP-in-IP packet: relay it to the client of the tunnelled connection.
     fn icmp_tunnel(&mut self, buf: &mut [u8], p: &Parsed, e: &IcmpError) -> Verdict {
-        let Some(q) = tunnel_quote(buf, p, e) else { return Verdict::Drop(DropReason::IcmpUnrelated) };
-        let Some(proto) = Protocol::from_number(q.proto) else { return Verdict::Drop(DropReason::IcmpUnrelated) };
-        let Some(id) = self.conns.lookup_in(&InKey::new(proto, q.src, q.sport, q.dst, q.dport)) else {
+        let Some(q) = tunnel_quote(buf, p, e) else {
             return Verdict::Drop(DropReason::IcmpUnrelated);
         };
-        let Some(c) = self.conns.get(id) else { return Verdict::Drop(DropReason::IcmpUnrelated) };
+        let Some(proto) = Protocol::from_number(q.proto) else {
+            return Verdict::Drop(DropReason::IcmpUnrelated);
+        };
+        let Some(id) = self
+            .conns
+            .lookup_in(&InKey::new(proto, q.src, q.sport, q.dst, q.dport))
+        else {
+            return Verdict::Drop(DropReason::IcmpUnrelated);
+        };
+        let Some(c) = self.conns.get(id) else {
+            return Verdict::Drop(DropReason::IcmpUnrelated);
+        };
         if c.method() != ForwardMethod::Tunnel || c.dest_addr().ip() != e.emb_dst {
             return Verdict::Drop(DropReason::IcmpUnrelated);
         }
@@ -93,7 +124,11 @@ impl Director {
             Ok((start, len)) => {
                 self.count_out(dest_id, (len - p.l2_len()) as u64);
                 self.icmp_sent += 1;
-                Verdict::Forward { next_hop: q.src, start, len }
+                Verdict::Forward {
+                    next_hop: q.src,
+                    start,
+                    len,
+                }
             }
             Err(r) => Verdict::Drop(r),
         }

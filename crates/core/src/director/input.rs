@@ -3,15 +3,15 @@
 //! new connection (persistence templates, thresholds, one-packet scheduling), counters,
 //! state transition, and the forwarding method.
 
+use crate::Instant;
 use crate::conn::{
-    ConnId, Direction, InKey, InsertError, NewConn, NewTemplate, OutKey, ReusePolicy, SctpEvent, Segment,
-    TcpFlags, TemplateKey, conn_dport, template_dport,
+    ConnId, Direction, InKey, InsertError, NewConn, NewTemplate, OutKey, ReusePolicy, SctpEvent,
+    Segment, TcpFlags, TemplateKey, conn_dport, template_dport,
 };
 use crate::forward::IcmpKind;
 use crate::model::{ForwardMethod, Protocol};
 use crate::sched::SchedInput;
 use crate::verdict::{DropReason, Verdict};
-use crate::Instant;
 
 use super::Director;
 use super::packet::{Parsed, get16};
@@ -39,7 +39,13 @@ pub(crate) fn segment(buf: &[u8], p: &Parsed, proto: Protocol) -> Segment {
 
 impl Director {
     /// Process a parsed TCP / UDP / SCTP packet.
-    pub(crate) fn input(&mut self, buf: &mut [u8], p: &Parsed, proto: Protocol, now: Instant) -> Verdict {
+    pub(crate) fn input(
+        &mut self,
+        buf: &mut [u8],
+        p: &Parsed,
+        proto: Protocol,
+        now: Instant,
+    ) -> Verdict {
         let seg = segment(buf, p, proto);
         let key = InKey::from_raw(p.proto, p.v6, p.src_raw, p.sport, p.dst_raw, p.dport);
         let hash = self.conns.hash_in(&key);
@@ -50,7 +56,9 @@ impl Director {
                 Err(gone) => dest_gone = gone,
             }
         } else if !self.st.nat_servers.is_empty()
-            && let Some(id) = self.conns.lookup_out(&OutKey::new(proto, p.src, p.sport, p.dst, p.dport))
+            && let Some(id) =
+                self.conns
+                    .lookup_out(&OutKey::new(proto, p.src(), p.sport, p.dst(), p.dport))
         {
             return self.reply(buf, p, id, seg, now);
         }
@@ -64,58 +72,81 @@ impl Director {
         let Some(c) = self.conns.get(id) else { return Err(false) };
         let dest_id = c.dest_id();
         let target = Target { method: c.method(), daddr: c.dest_addr().ip(), dport: c.dport() };
-        let (available, weight_zero) = match self.st.dests.get(&dest_id) {
-            Some(d) => (d.available, d.config.weight == 0),
-            None => (false, false),
-        };
         let sys = self.opts.sysctls;
-        let policy = ReusePolicy { conn_reuse_mode: sys.conn_reuse_mode, expire_nodest_conn: sys.expire_nodest_conn };
-        let st = &mut self.st;
-        if self.conns.should_reschedule(id, seg, policy, weight_zero) {
-            self.conns.expire_now(id, now, &mut |d| st.apply(d));
-            return Err(false);
-        }
-        if !available {
-            if sys.expire_nodest_conn {
+        // One lookup of the destination serves the checks and the counters.
+        let Some(d) = self.st.dests.get_mut(&dest_id) else { return Err(false) };
+        let (available, weight_zero) = (d.available, d.config.weight == 0);
+        if seg.is_new_conn() || !available {
+            let policy = ReusePolicy { conn_reuse_mode: sys.conn_reuse_mode, expire_nodest_conn: sys.expire_nodest_conn };
+            let st = &mut self.st;
+            if self.conns.should_reschedule(id, seg, policy, weight_zero) {
                 self.conns.expire_now(id, now, &mut |d| st.apply(d));
-                return Err(true);
+                return Err(false);
             }
-            return Ok(Verdict::Drop(DropReason::DestinationGone));
+            if !available {
+                if sys.expire_nodest_conn {
+                    self.conns.expire_now(id, now, &mut |d| st.apply(d));
+                    return Err(true);
+                }
+                return Ok(Verdict::Drop(DropReason::DestinationGone));
+            }
+            self.count_in(dest_id, p.ip_len() as u64);
+        } else {
+            // `ip_vs_in_stats` (the destination is available here).
+            let bytes = p.ip_len() as u64;
+            d.stats.count_in(bytes);
+            let slot = d.slot;
+            if let Some((s, _)) = slot {
+                self.st.services[s].stats.count_in(bytes);
+            }
+            self.st.global.count_in(bytes);
         }
-        Ok(self.forward_in(buf, p, id, dest_id, target, seg, now))
+        // Entries found by lookup are never one-packet ones (those are not hashed).
+        Ok(self.forward_in(buf, p, id, target, seg, now, false))
     }
 
-    /// Count, run the state machine and transmit a client packet of connection `id`.
+    /// Run the state machine and transmit a (counted) client packet of connection `id`.
     #[allow(clippy::too_many_arguments)]
     fn forward_in(
         &mut self,
         buf: &mut [u8],
         p: &Parsed,
         id: ConnId,
-        dest_id: u32,
         target: Target,
         seg: Segment,
         now: Instant,
+        one_packet: bool,
     ) -> Verdict {
-        self.count_in(dest_id, p.ip_len() as u64);
         let st = &mut self.st;
         self.conns.on_packet(id, Direction::Input, seg, now, &mut |d| st.apply(d));
         let v = self.xmit_in(buf, p, target, false);
-        let st = &mut self.st;
-        self.conns.release(id, &mut |d| st.apply(d));
+        if one_packet {
+            let st = &mut self.st;
+            self.conns.release(id, &mut |d| st.apply(d));
+        }
         v
     }
 
     /// A NAT reply (real server → client) of connection `id`.
-    fn reply(&mut self, buf: &mut [u8], p: &Parsed, id: ConnId, seg: Segment, now: Instant) -> Verdict {
-        let Some(c) = self.conns.get(id) else { return Verdict::Drop(DropReason::NoConnection) };
+    fn reply(
+        &mut self,
+        buf: &mut [u8],
+        p: &Parsed,
+        id: ConnId,
+        seg: Segment,
+        now: Instant,
+    ) -> Verdict {
+        let Some(c) = self.conns.get(id) else {
+            return Verdict::Drop(DropReason::NoConnection);
+        };
         let vaddr = c.virtual_addr();
         let dest_id = c.dest_id();
         let v = self.xmit_out(buf, p, vaddr.ip(), vaddr.port());
         if matches!(v, Verdict::Forward { .. }) {
             self.count_out(dest_id, p.ip_len() as u64);
             let st = &mut self.st;
-            self.conns.on_packet(id, Direction::Output, seg, now, &mut |d| st.apply(d));
+            self.conns
+                .on_packet(id, Direction::Output, seg, now, &mut |d| st.apply(d));
         }
         v
     }
@@ -135,16 +166,26 @@ impl Director {
         let sys = self.opts.sysctls;
         let may_create = match seg {
             Segment::Tcp(f) => (f.syn() || sys.sloppy_tcp) && !f.rst(),
-            Segment::Sctp(ev) => ev != SctpEvent::Abort && (ev == SctpEvent::Init || sys.sloppy_sctp),
+            Segment::Sctp(ev) => {
+                ev != SctpEvent::Abort && (ev == SctpEvent::Init || sys.sloppy_sctp)
+            }
             Segment::Udp => true,
         };
-        let none = if dest_gone { DropReason::DestinationGone } else { DropReason::NoConnection };
+        let none = if dest_gone {
+            DropReason::DestinationGone
+        } else {
+            DropReason::NoConnection
+        };
         if !may_create {
             return Verdict::Drop(none);
         }
-        let Some(&slot) = self.st.svc_by_addr.get(&(proto, p.dst, p.dport)).or_else(|| self.st.svc_by_addr.get(&(proto, p.dst, 0)))
+        let Some(&slot) = self
+            .st
+            .svc_by_addr
+            .get(&(proto, p.dst(), p.dport))
+            .or_else(|| self.st.svc_by_addr.get(&(proto, p.dst(), 0)))
         else {
-            if dest_gone || self.st.is_nat_server(proto, p.src, p.sport) {
+            if dest_gone || self.st.is_nat_server(proto, p.src(), p.sport) {
                 return Verdict::Drop(none);
             }
             return Verdict::Drop(DropReason::NoService);
@@ -158,7 +199,9 @@ impl Director {
         let svc_id = svc.id;
         let one_packet = svc.svc.config.one_packet && proto == Protocol::Udp;
         let persistent = svc.svc.config.persistence.is_some();
-        let Some(dest) = self.st.dests.get(&dest_id) else { return Verdict::Drop(DropReason::NoDestination) };
+        let Some(dest) = self.st.dests.get(&dest_id) else {
+            return Verdict::Drop(DropReason::NoDestination);
+        };
         let dport = if persistent {
             conn_dport(&svc_key, p.dport, dest.config.port)
         } else if dest.config.port != 0 {
@@ -166,7 +209,11 @@ impl Director {
         } else {
             p.dport
         };
-        let target = Target { method: dest.config.method, daddr: dest.config.addr, dport };
+        let target = Target {
+            method: dest.config.method,
+            daddr: dest.config.addr,
+            dport,
+        };
         let nc = NewConn {
             key,
             daddr: target.daddr,
@@ -184,7 +231,8 @@ impl Director {
             Err(_) => return Verdict::Drop(DropReason::TableFull),
         };
         self.count_conn(dest_id);
-        self.forward_in(buf, p, id, dest_id, target, seg, now)
+        self.count_in(dest_id, p.ip_len() as u64);
+        self.forward_in(buf, p, id, target, seg, now, one_packet)
     }
 
     /// Choose the destination for a new connection: through a persistence template when the
@@ -196,17 +244,27 @@ impl Director {
         p: &Parsed,
         now: Instant,
     ) -> Result<(u32, Option<ConnId>), Option<Verdict>> {
-        let input = SchedInput { protocol: proto, src: p.src, sport: p.sport, dst: p.dst, dport: p.dport };
+        let input = SchedInput {
+            protocol: proto,
+            src: p.src(),
+            sport: p.sport,
+            dst: p.dst(),
+            dport: p.dport,
+        };
         let svc = &mut self.st.services[slot];
         let Some(pers) = svc.svc.config.persistence else {
             let i = svc.sched.schedule(&svc.views, &input, now).ok_or(None)?;
             return Ok((svc.views.get(i).ok_or(None)?.id, None));
         };
         let svc_key = svc.svc.config.key;
-        let tk = TemplateKey::new(&svc_key, pers.netmask, proto, p.src, p.dport);
+        let tk = TemplateKey::new(&svc_key, pers.netmask, proto, p.src(), p.dport);
         let quiescent_invalid = self.opts.sysctls.expire_quiescent_template;
         let dests = &self.st.dests;
-        let valid = |id: u32| dests.get(&id).is_some_and(|d| d.available && !(quiescent_invalid && d.config.weight == 0));
+        let valid = |id: u32| {
+            dests
+                .get(&id)
+                .is_some_and(|d| d.available && !(quiescent_invalid && d.config.weight == 0))
+        };
         if let Some(t) = self.conns.template_lookup(&tk, now, valid)
             && let Some(c) = self.conns.get(t)
         {
@@ -216,7 +274,11 @@ impl Director {
         let i = svc.sched.schedule(&svc.views, &input, now).ok_or(None)?;
         let view = *svc.views.get(i).ok_or(None)?;
         let svc_id = svc.id;
-        let method = self.st.dests.get(&view.id).map_or(ForwardMethod::Route, |d| d.config.method);
+        let method = self
+            .st
+            .dests
+            .get(&view.id)
+            .map_or(ForwardMethod::Route, |d| d.config.method);
         let nt = NewTemplate {
             key: tk,
             daddr: view.addr,
@@ -236,7 +298,7 @@ impl Director {
     /// `ip_vs_leave`: the service has no usable destination. The client gets an ICMP port
     /// unreachable (for TCP too), and the packet is dropped.
     fn leave(&mut self, buf: &mut [u8], p: &Parsed) -> Verdict {
-        match self.send_icmp(buf, p, IcmpKind::PortUnreachable, p.dst, p.src) {
+        match self.send_icmp(buf, p, IcmpKind::PortUnreachable, p.dst(), p.src()) {
             Some(v) => {
                 self.drops.count(DropReason::NoDestination);
                 v

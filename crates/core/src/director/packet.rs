@@ -32,10 +32,6 @@ pub(crate) struct Parsed {
     pub v6: bool,
     /// Transport protocol number (6, 17, 132, 1, 58).
     pub proto: u8,
-    /// IP source.
-    pub src: IpAddr,
-    /// IP destination.
-    pub dst: IpAddr,
     /// IP source in the connection table's 16-byte form (IPv4 in the first 4 bytes).
     pub src_raw: [u8; 16],
     /// IP destination in the same form.
@@ -53,6 +49,18 @@ pub(crate) struct Parsed {
 }
 
 impl Parsed {
+    /// IP source.
+    #[inline]
+    pub fn src(&self) -> IpAddr {
+        raw_addr(&self.src_raw, self.v6)
+    }
+
+    /// IP destination.
+    #[inline]
+    pub fn dst(&self) -> IpAddr {
+        raw_addr(&self.dst_raw, self.v6)
+    }
+
     /// Bytes counted by IPVS for this packet: the IP length.
     #[inline]
     pub fn ip_len(&self) -> usize {
@@ -83,7 +91,9 @@ pub(crate) fn parse(buf: &[u8], start: usize, len: usize) -> Result<Parsed, Drop
 fn parse_v4(buf: &[u8], start: usize, l3: usize, ip: &[u8]) -> Result<Parsed, DropReason> {
     // Hand-rolled rather than through `ipv4::Packet`: this runs for every packet, and one
     // bounds check up front lets the compiler drop the others.
-    let Some(h) = ip.get(..ipv4::HEADER_LEN) else { return Err(DropReason::Malformed) };
+    let Some(h) = ip.get(..ipv4::HEADER_LEN) else {
+        return Err(DropReason::Malformed);
+    };
     let ihl = usize::from(h[0] & 0x0f) * 4;
     if h[0] >> 4 != 4 || ihl < ipv4::HEADER_LEN || ip.len() < ihl {
         return Err(DropReason::Malformed);
@@ -109,8 +119,6 @@ fn parse_v4(buf: &[u8], start: usize, l3: usize, ip: &[u8]) -> Result<Parsed, Dr
         end: l3 + total,
         v6: false,
         proto: h[9],
-        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
-        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
         src_raw,
         dst_raw,
         sport: 0,
@@ -147,8 +155,6 @@ fn parse_v6(buf: &[u8], start: usize, l3: usize, ip: &[u8]) -> Result<Parsed, Dr
         end,
         v6: true,
         proto: ul.protocol,
-        src: IpAddr::V6(p.src_addr()),
-        dst: IpAddr::V6(p.dst_addr()),
         src_raw: p.src_addr().octets(),
         dst_raw: p.dst_addr().octets(),
         sport: 0,
@@ -195,6 +201,16 @@ fn transport(buf: &[u8], p: &mut Parsed) -> Result<(), DropReason> {
     Ok(())
 }
 
+/// An address from the 16-byte form.
+#[inline]
+fn raw_addr(b: &[u8; 16], v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(Ipv6Addr::from(*b))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+    }
+}
+
 /// Read a big-endian u16 at `at` (caller guarantees bounds).
 #[inline]
 pub(crate) fn get16(buf: &[u8], at: usize) -> u16 {
@@ -215,7 +231,12 @@ pub(crate) fn get_addr(buf: &[u8], at: usize, v6: bool) -> IpAddr {
         a.copy_from_slice(&buf[at..at + 16]);
         IpAddr::V6(Ipv6Addr::from(a))
     } else {
-        IpAddr::V4(Ipv4Addr::new(buf[at], buf[at + 1], buf[at + 2], buf[at + 3]))
+        IpAddr::V4(Ipv4Addr::new(
+            buf[at],
+            buf[at + 1],
+            buf[at + 2],
+            buf[at + 3],
+        ))
     }
 }
 

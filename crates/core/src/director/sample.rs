@@ -10,7 +10,8 @@ use core::net::IpAddr;
 use crate::Instant;
 use crate::config::Config;
 use crate::model::{
-    DestConfig, ForwardMethod, Persistence, Protocol, SchedFlags, ServiceConfig, ServiceKey, TunnelType,
+    DestConfig, ForwardMethod, Persistence, Protocol, SchedFlags, ServiceConfig, ServiceKey,
+    TunnelType,
 };
 use crate::verdict::Verdict;
 
@@ -20,16 +21,30 @@ use super::{Director, DirectorOptions};
 pub const HEADROOM: usize = 256;
 
 fn addr(s: &str) -> IpAddr {
-    s.parse().unwrap_or(IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED))
+    s.parse()
+        .unwrap_or(IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED))
 }
 
-fn svc(protocol: Protocol, vip: &str, port: u16, scheduler: &str, persistence: Option<u32>) -> ServiceConfig {
+fn svc(
+    protocol: Protocol,
+    vip: &str,
+    port: u16,
+    scheduler: &str,
+    persistence: Option<u32>,
+) -> ServiceConfig {
     let v6 = vip.contains(':');
     ServiceConfig {
-        key: ServiceKey::Addr { protocol, addr: addr(vip), port },
+        key: ServiceKey::Addr {
+            protocol,
+            addr: addr(vip),
+            port,
+        },
         scheduler: scheduler.into(),
         sched_flags: SchedFlags::default(),
-        persistence: persistence.map(|timeout| Persistence { timeout, netmask: if v6 { 128 } else { 24 } }),
+        persistence: persistence.map(|timeout| Persistence {
+            timeout,
+            netmask: if v6 { 128 } else { 24 },
+        }),
         one_packet: false,
         pe_name: None,
     }
@@ -66,18 +81,39 @@ pub fn sample_services() -> Vec<(ServiceConfig, Vec<DestConfig>)> {
     vec![
         (
             svc(Protocol::Tcp, "203.0.113.10", 80, "wlc", None),
-            vec![dest("198.51.100.20", 8080, Masq), dest("198.51.100.21", 8080, Masq)],
+            vec![
+                dest("198.51.100.20", 8080, Masq),
+                dest("198.51.100.21", 8080, Masq),
+            ],
         ),
-        (svc(Protocol::Udp, "203.0.113.10", 53, "rr", None), vec![dest("198.51.100.30", 0, Route)]),
-        (svc(Protocol::Sctp, "203.0.113.10", 9, "rr", None), vec![dest("198.51.100.20", 99, Masq)]),
-        (svc(Protocol::Tcp, "203.0.113.11", 443, "sh", Some(300)), vec![dest("198.51.100.40", 0, Tunnel)]),
-        (svc(Protocol::Udp, "203.0.113.12", 0, "wrr", Some(60)), vec![dest("198.51.100.50", 0, Masq)]),
-        (svc(Protocol::Tcp, "203.0.113.13", 80, "rr", None), vec![dest("2001:db8:1::40", 0, Tunnel)]),
+        (
+            svc(Protocol::Udp, "203.0.113.10", 53, "rr", None),
+            vec![dest("198.51.100.30", 0, Route)],
+        ),
+        (
+            svc(Protocol::Sctp, "203.0.113.10", 9, "rr", None),
+            vec![dest("198.51.100.20", 99, Masq)],
+        ),
+        (
+            svc(Protocol::Tcp, "203.0.113.11", 443, "sh", Some(300)),
+            vec![dest("198.51.100.40", 0, Tunnel)],
+        ),
+        (
+            svc(Protocol::Udp, "203.0.113.12", 0, "wrr", Some(60)),
+            vec![dest("198.51.100.50", 0, Masq)],
+        ),
+        (
+            svc(Protocol::Tcp, "203.0.113.13", 80, "rr", None),
+            vec![dest("2001:db8:1::40", 0, Tunnel)],
+        ),
         (
             svc(Protocol::Tcp, "2001:db8::10", 80, "wlc", None),
             vec![dest("2001:db8:1::20", 8080, Masq)],
         ),
-        (svc(Protocol::Udp, "2001:db8::10", 53, "rr", None), vec![dest("2001:db8:1::30", 0, Tunnel)]),
+        (
+            svc(Protocol::Udp, "2001:db8::10", 53, "rr", None),
+            vec![dest("2001:db8:1::30", 0, Tunnel)],
+        ),
     ]
 }
 
@@ -98,7 +134,11 @@ pub fn sample_config() -> Config {
 
 /// A director with the sample configuration and local addresses of both families.
 pub fn sample_director() -> Director {
-    let mut d = Director::new(DirectorOptions { seed: 1, max_conns: 4096, ..DirectorOptions::default() });
+    let mut d = Director::new(DirectorOptions {
+        seed: 1,
+        max_conns: 4096,
+        ..DirectorOptions::default()
+    });
     d.set_snapshot(sample_config().snapshot());
     d.set_local_address(addr("198.51.100.254"));
     d.set_local_address(addr("2001:db8:ffff::254"));
@@ -114,7 +154,9 @@ pub fn run_frames(director: &mut Director, data: &[u8]) -> usize {
     let mut now = Instant::from_secs(1);
     let mut forwarded = 0;
     while let [a, b, tail @ ..] = rest {
-        let n = usize::from(u16::from_be_bytes([*a, *b])).min(tail.len()).min(2048);
+        let n = usize::from(u16::from_be_bytes([*a, *b]))
+            .min(tail.len())
+            .min(2048);
         let (frame, next) = tail.split_at(n);
         buf[..HEADROOM].fill(0);
         buf[HEADROOM..HEADROOM + n].copy_from_slice(frame);

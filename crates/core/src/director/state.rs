@@ -98,7 +98,9 @@ pub(crate) struct DirState {
 impl DirState {
     /// Apply one change of a destination's connection counts.
     pub fn apply(&mut self, d: CounterDelta) {
-        let Some(dest) = self.dests.get_mut(&d.dest) else { return };
+        let Some(dest) = self.dests.get_mut(&d.dest) else {
+            return;
+        };
         let add = |v: &mut u32, by: i32| *v = v.saturating_add_signed(by);
         add(&mut dest.conns.active, d.active);
         add(&mut dest.conns.inactive, d.inactive);
@@ -179,11 +181,22 @@ impl DirState {
                 None => {
                     let mut sched = new_sched(svc, seed);
                     sched.update(&views);
-                    SvcState { id: svc.id, svc: svc.clone(), sched, views, stats: Stats::with_epoch(svc.zero_epoch) }
+                    SvcState {
+                        id: svc.id,
+                        svc: svc.clone(),
+                        sched,
+                        views,
+                        stats: Stats::with_epoch(svc.zero_epoch),
+                    }
                 }
             };
             self.svc_slot.insert(svc.id, slot);
-            if let ServiceKey::Addr { protocol, addr, port } = svc.config.key {
+            if let ServiceKey::Addr {
+                protocol,
+                addr,
+                port,
+            } = svc.config.key
+            {
                 self.svc_by_addr.insert((protocol, addr, port), slot);
             }
             self.services.push(state);
@@ -204,7 +217,8 @@ impl DirState {
             if let ServiceKey::Addr { protocol, .. } = s.config.key {
                 for d in &s.dests {
                     if d.config.method == ForwardMethod::Masq {
-                        self.nat_servers.insert((protocol, d.config.addr, d.config.port));
+                        self.nat_servers
+                            .insert((protocol, d.config.addr, d.config.port));
                     }
                 }
             }
@@ -214,21 +228,25 @@ impl DirState {
 
     /// Forget destinations that are deleted and no longer referenced by any connection.
     pub fn reap_dests(&mut self) {
-        self.dests
-            .retain(|_, d| d.available || d.conns.active + d.conns.inactive + d.conns.persistent > 0);
+        self.dests.retain(|_, d| {
+            d.available || d.conns.active + d.conns.inactive + d.conns.persistent > 0
+        });
     }
 
     /// Whether `addr:port` is a NAT real server of a `protocol` service.
     pub fn is_nat_server(&self, protocol: Protocol, addr: IpAddr, port: u16) -> bool {
         !self.nat_servers.is_empty()
-            && (self.nat_servers.contains(&(protocol, addr, port)) || self.nat_servers.contains(&(protocol, addr, 0)))
+            && (self.nat_servers.contains(&(protocol, addr, port))
+                || self.nat_servers.contains(&(protocol, addr, 0)))
     }
 }
 
 /// Same destinations with the same settings the scheduler reads (counters aside).
 fn same_list(a: &[DestView], b: &[DestView]) -> bool {
     a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| x.id == y.id && x.addr == y.addr && x.port == y.port && x.weight == y.weight)
+        && a.iter().zip(b).all(|(x, y)| {
+            x.id == y.id && x.addr == y.addr && x.port == y.port && x.weight == y.weight
+        })
 }
 
 /// A scheduler for the service; the name was validated by the configuration, so failure

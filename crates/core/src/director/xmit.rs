@@ -27,7 +27,13 @@ pub(crate) struct Target {
 impl Director {
     /// Transmit a client → real server packet (`is_icmp_error`: an ICMP error about the
     /// connection, which never triggers another ICMP error).
-    pub(crate) fn xmit_in(&mut self, buf: &mut [u8], p: &Parsed, t: Target, is_icmp_error: bool) -> Verdict {
+    pub(crate) fn xmit_in(
+        &mut self,
+        buf: &mut [u8],
+        p: &Parsed,
+        t: Target,
+        is_icmp_error: bool,
+    ) -> Verdict {
         if let Err(r) = decrement_ttl(buf, p) {
             return Verdict::Drop(r);
         }
@@ -41,7 +47,11 @@ impl Director {
                     return dr_forward(p, t.daddr);
                 }
                 match nat_rewrite(buf, p, Side::Dst, t.daddr, t.dport) {
-                    Ok(()) => Verdict::Forward { next_hop: t.daddr, start: p.start, len: p.end - p.start },
+                    Ok(()) => Verdict::Forward {
+                        next_hop: t.daddr,
+                        start: p.start,
+                        len: p.end - p.start,
+                    },
                     Err(r) => Verdict::Drop(r),
                 }
             }
@@ -55,16 +65,29 @@ impl Director {
                 let pmtu_disc = self.opts.sysctls.pmtu_disc;
                 if let Err(a) = check_mtu(p, mtu, is_icmp_error) {
                     // Without pmtu_disc IPVS lets the outer packet be fragmented; we cannot.
-                    let a = if !pmtu_disc && !p.v6 { MtuAction::Drop } else { a };
+                    let a = if !pmtu_disc && !p.v6 {
+                        MtuAction::Drop
+                    } else {
+                        a
+                    };
                     return self.too_big(buf, p, a);
                 }
                 let Some(src) = path.source.or_else(|| self.local_for(t.daddr)) else {
                     return Verdict::Drop(DropReason::NoSourceAddress);
                 };
                 self.ip_ident = self.ip_ident.wrapping_add(1);
-                let params = TunParams { src, rip: t.daddr, df: pmtu_disc && p.df, ident: self.ip_ident };
+                let params = TunParams {
+                    src,
+                    rip: t.daddr,
+                    df: pmtu_disc && p.df,
+                    ident: self.ip_ident,
+                };
                 match tun_encapsulate(buf, p, &params) {
-                    Ok((start, len)) => Verdict::Forward { next_hop: t.daddr, start, len },
+                    Ok((start, len)) => Verdict::Forward {
+                        next_hop: t.daddr,
+                        start,
+                        len,
+                    },
                     Err(r) => Verdict::Drop(r),
                 }
             }
@@ -73,17 +96,29 @@ impl Director {
 
     /// Transmit a NAT reply (real server → client) after the source rewrite to `vip:vport`.
     /// The routing step comes first, as `ip_forward` runs before IPVS's FORWARD hook.
-    pub(crate) fn xmit_out(&mut self, buf: &mut [u8], p: &Parsed, vip: IpAddr, vport: u16) -> Verdict {
+    pub(crate) fn xmit_out(
+        &mut self,
+        buf: &mut [u8],
+        p: &Parsed,
+        vip: IpAddr,
+        vport: u16,
+    ) -> Verdict {
         if let Err(r) = decrement_ttl(buf, p) {
             return Verdict::Drop(r);
         }
         if let Err(a) = check_mtu(p, self.default_mtu, false) {
             // `ip_forward` answers the real server from the director's own address.
-            let Some(src) = self.local_for(p.src) else { return Verdict::Drop(DropReason::TooBig) };
-            return self.icmp_reply(buf, p, a, src, p.src);
+            let Some(src) = self.local_for(p.src()) else {
+                return Verdict::Drop(DropReason::TooBig);
+            };
+            return self.icmp_reply(buf, p, a, src, p.src());
         }
         match nat_rewrite(buf, p, Side::Src, vip, vport) {
-            Ok(()) => Verdict::Forward { next_hop: p.dst, start: p.start, len: p.end - p.start },
+            Ok(()) => Verdict::Forward {
+                next_hop: p.dst(),
+                start: p.start,
+                len: p.end - p.start,
+            },
             Err(r) => Verdict::Drop(r),
         }
     }
@@ -91,10 +126,17 @@ impl Director {
     /// A packet too big for its path: an ICMP error to the client from the VIP (the address
     /// the client sent to, as `icmp_send` picks it), or a drop.
     fn too_big(&mut self, buf: &mut [u8], p: &Parsed, a: MtuAction) -> Verdict {
-        self.icmp_reply(buf, p, a, p.dst, p.src)
+        self.icmp_reply(buf, p, a, p.dst(), p.src())
     }
 
-    fn icmp_reply(&mut self, buf: &mut [u8], p: &Parsed, a: MtuAction, src: IpAddr, dst: IpAddr) -> Verdict {
+    fn icmp_reply(
+        &mut self,
+        buf: &mut [u8],
+        p: &Parsed,
+        a: MtuAction,
+        src: IpAddr,
+        dst: IpAddr,
+    ) -> Verdict {
         if let MtuAction::Icmp(kind) = a
             && let Some(v) = self.send_icmp(buf, p, kind, src, dst)
         {
@@ -107,15 +149,29 @@ impl Director {
 
     /// Build an ICMP error quoting `p` in front of it; `None` without headroom. The caller
     /// counts the drop of the original packet.
-    pub(crate) fn send_icmp(&mut self, buf: &mut [u8], p: &Parsed, kind: IcmpKind, src: IpAddr, dst: IpAddr) -> Option<Verdict> {
+    pub(crate) fn send_icmp(
+        &mut self,
+        buf: &mut [u8],
+        p: &Parsed,
+        kind: IcmpKind,
+        src: IpAddr,
+        dst: IpAddr,
+    ) -> Option<Verdict> {
         let (start, len) = build_error(buf, p.start, p.l3, p.l3, p.end, src, dst, kind).ok()?;
         self.icmp_sent += 1;
-        Some(Verdict::Forward { next_hop: dst, start, len })
+        Some(Verdict::Forward {
+            next_hop: dst,
+            start,
+            len,
+        })
     }
 
     /// Route information towards `rip`.
     pub(crate) fn path(&self, rip: IpAddr) -> forward::PathInfo {
-        let default = forward::PathInfo { source: None, mtu: self.default_mtu };
+        let default = forward::PathInfo {
+            source: None,
+            mtu: self.default_mtu,
+        };
         if self.paths.is_empty() {
             return default;
         }
@@ -124,6 +180,10 @@ impl Director {
 
     /// The director's address of `peer`'s family.
     pub(crate) fn local_for(&self, peer: IpAddr) -> Option<IpAddr> {
-        if peer.is_ipv6() { self.local_v6 } else { self.local_v4 }
+        if peer.is_ipv6() {
+            self.local_v6
+        } else {
+            self.local_v4
+        }
     }
 }

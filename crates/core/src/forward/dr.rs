@@ -12,5 +12,9 @@ use crate::verdict::Verdict;
 /// The verdict that sends the (already TTL-decremented) frame to the real server `rip`.
 #[inline]
 pub(crate) fn forward(p: &Parsed, rip: IpAddr) -> Verdict {
-    Verdict::Forward { next_hop: rip, start: p.start, len: p.end - p.start }
+    Verdict::Forward {
+        next_hop: rip,
+        start: p.start,
+        len: p.end - p.start,
+    }
 }

@@ -12,7 +12,7 @@ use core::net::IpAddr;
 use rvs_wire::{checksum, ip_proto, ipv4, ipv6};
 
 use super::nat::{Side, set_ip_addr};
-use crate::director::packet::{Parsed, get16, get_addr, put16, put_addr};
+use crate::director::packet::{Parsed, get_addr, get16, put_addr, put16};
 use crate::verdict::DropReason;
 
 /// ICMPv4 destination unreachable.
@@ -58,7 +58,11 @@ impl IcmpKind {
             }
             IcmpKind::PacketTooBig(mtu) => (ICMPV6_PKT_TOOBIG, 0, mtu.to_be_bytes()),
             IcmpKind::PortUnreachable => (0, 0, [0; 4]),
-            IcmpKind::Relay { icmp_type, code, rest } => (icmp_type, code, rest),
+            IcmpKind::Relay {
+                icmp_type,
+                code,
+                rest,
+            } => (icmp_type, code, rest),
         }
     }
 }
@@ -88,7 +92,11 @@ pub(crate) fn build_error(
     let qlen = (end - quote).min(max_quote);
     let (mut ty, mut code, rest) = kind.header();
     if kind == IcmpKind::PortUnreachable {
-        (ty, code) = if v6 { (ICMPV6_DEST_UNREACH, 4) } else { (ICMP_DEST_UNREACH, 3) };
+        (ty, code) = if v6 {
+            (ICMPV6_DEST_UNREACH, 4)
+        } else {
+            (ICMP_DEST_UNREACH, 3)
+        };
     }
     let quoted_tos = if v6 { 0 } else { buf[quote + 1] };
     buf.copy_within(l2_start..l2_end, new_start);
@@ -107,7 +115,10 @@ pub(crate) fn build_error(
         put_addr(buf, ip + 8, src);
         put_addr(buf, ip + 24, dst);
         let ph = checksum::pseudo_header(&src, &dst, ip_proto::ICMPV6, icmp_len as u32);
-        let c = checksum::finish(checksum::combine(&[ph, checksum::data(&buf[icmp..icmp + icmp_len])]));
+        let c = checksum::finish(checksum::combine(&[
+            ph,
+            checksum::data(&buf[icmp..icmp + icmp_len]),
+        ]));
         put16(buf, icmp + 2, c);
     } else {
         put16(buf, new_start + l2 - 2, rvs_wire::ethernet::ethertype::IPV4);
@@ -162,12 +173,15 @@ pub(crate) fn parse_error(buf: &[u8], p: &Parsed) -> Result<IcmpError, DropReaso
         if ty >= 128 {
             return Err(DropReason::IcmpUnrelated);
         }
-        let ph = checksum::pseudo_header(&p.src, &p.dst, ip_proto::ICMPV6, msg.len() as u32);
+        let ph = checksum::pseudo_header(&p.src(), &p.dst(), ip_proto::ICMPV6, msg.len() as u32);
         if checksum::combine(&[ph, checksum::data(msg)]) != 0xffff {
             return Err(DropReason::BadChecksum);
         }
     } else {
-        if !matches!(ty, ICMP_DEST_UNREACH | ICMP_SOURCE_QUENCH | ICMP_TIME_EXCEEDED) {
+        if !matches!(
+            ty,
+            ICMP_DEST_UNREACH | ICMP_SOURCE_QUENCH | ICMP_TIME_EXCEEDED
+        ) {
             return Err(DropReason::IcmpUnrelated);
         }
         if checksum::data(msg) != 0xffff {
@@ -183,23 +197,44 @@ pub(crate) fn parse_error(buf: &[u8], p: &Parsed) -> Result<IcmpError, DropReaso
         if !ul.has_transport_header() {
             return Err(DropReason::IcmpUnrelated);
         }
-        (emb_l3 + ul.offset, ul.protocol, IpAddr::V6(q.src_addr()), IpAddr::V6(q.dst_addr()))
+        (
+            emb_l3 + ul.offset,
+            ul.protocol,
+            IpAddr::V6(q.src_addr()),
+            IpAddr::V6(q.dst_addr()),
+        )
     } else {
         let q = ipv4::Packet::new_checked_partial(quote).map_err(|_| DropReason::Malformed)?;
         if q.is_non_first_fragment() {
             return Err(DropReason::IcmpUnrelated);
         }
-        (emb_l3 + q.header_len(), q.protocol(), IpAddr::V4(q.src_addr()), IpAddr::V4(q.dst_addr()))
+        (
+            emb_l3 + q.header_len(),
+            q.protocol(),
+            IpAddr::V4(q.src_addr()),
+            IpAddr::V4(q.dst_addr()),
+        )
     };
     let (emb_sport, emb_dport) = match emb_proto {
         ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP => {
-            let (s, d) = rvs_wire::transport_ports(&buf[emb_l4..p.end]).map_err(|_| DropReason::Malformed)?;
+            let (s, d) = rvs_wire::transport_ports(&buf[emb_l4..p.end])
+                .map_err(|_| DropReason::Malformed)?;
             (s, d)
         }
         ip_proto::IPIP if !p.v6 => (0, 0),
         _ => return Err(DropReason::IcmpUnrelated),
     };
-    Ok(IcmpError { icmp_type: ty, code, emb_l3, emb_l4, emb_proto, emb_src, emb_dst, emb_sport, emb_dport })
+    Ok(IcmpError {
+        icmp_type: ty,
+        code,
+        emb_l3,
+        emb_l4,
+        emb_proto,
+        emb_src,
+        emb_dst,
+        emb_sport,
+        emb_dport,
+    })
 }
 
 /// `ip_vs_nat_icmp`: rewrite an ICMP error about a NAT connection. `outer` is the end of the
@@ -218,8 +253,8 @@ pub(crate) fn nat_rewrite(
         return Err(DropReason::Malformed);
     }
     let (outer_old, emb_side, emb_old, port_at) = match outer {
-        Side::Dst => (p.dst, Side::Src, e.emb_src, e.emb_l4),
-        Side::Src => (p.src, Side::Dst, e.emb_dst, e.emb_l4 + 2),
+        Side::Dst => (p.dst(), Side::Src, e.emb_src, e.emb_l4),
+        Side::Src => (p.src(), Side::Dst, e.emb_dst, e.emb_l4 + 2),
     };
     set_ip_addr(buf, p.l3, p.v6, outer, outer_old, addr);
     set_ip_addr(buf, e.emb_l3, p.v6, emb_side, emb_old, addr);
@@ -313,6 +348,10 @@ pub(crate) fn relay_tunnel_error(
         }
         rest[2..4].copy_from_slice(&mtu.to_be_bytes());
     }
-    let kind = IcmpKind::Relay { icmp_type: e.icmp_type, code: e.code, rest };
+    let kind = IcmpKind::Relay {
+        icmp_type: e.icmp_type,
+        code: e.code,
+        rest,
+    };
     build_error(buf, p.start, p.l3, q.l3, p.end, q.dst, q.src, kind)
 }

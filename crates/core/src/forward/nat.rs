@@ -9,7 +9,7 @@ use core::net::IpAddr;
 
 use rvs_wire::{checksum, ip_proto};
 
-use crate::director::packet::{Parsed, SCTP_CSUM, TCP_CSUM, UDP_CSUM, get16, put16, put_addr};
+use crate::director::packet::{Parsed, SCTP_CSUM, TCP_CSUM, UDP_CSUM, get16, put_addr, put16};
 use crate::verdict::DropReason;
 
 /// Which end of the packet a rewrite changes.
@@ -34,49 +34,69 @@ pub(crate) fn addr_offset(v6: bool, side: Side) -> usize {
 
 /// Rewrite one end of the packet to `addr:port`, keeping every checksum valid.
 /// `addr` must have the packet's family (NAT never mixes families).
+#[inline]
 pub(crate) fn rewrite(buf: &mut [u8], p: &Parsed, side: Side, addr: IpAddr, port: u16) -> Result<(), DropReason> {
-    let old_addr = match side {
-        Side::Src => p.src,
-        Side::Dst => p.dst,
-    };
     if addr.is_ipv6() != p.v6 {
         return Err(DropReason::Malformed);
     }
+    let at = p.l3 + addr_offset(p.v6, side);
+    // RFC 1624 eqn. 3 with all changed words folded in at once: the address changes the
+    // IPv4 header and the pseudo header; the port only the transport checksum.
+    let addr_delta = match addr {
+        IpAddr::V4(a) => swap_addr(buf, at, a.octets()),
+        IpAddr::V6(a) => swap_addr(buf, at, a.octets()),
+    };
     let port_at = p.l4 + if side == Side::Src { 0 } else { 2 };
     let old_port = get16(buf, port_at);
+    let port_delta = u64::from(!old_port) + u64::from(port);
     match p.proto {
         ip_proto::TCP => {
-            let at = p.l4 + TCP_CSUM;
-            let c = update_addr(get16(buf, at), old_addr, addr, false);
-            put16(buf, at, checksum::update_u16(c, old_port, port));
-            put16(buf, port_at, port);
+            let c = get16(buf, p.l4 + TCP_CSUM);
+            put16(buf, p.l4 + TCP_CSUM, apply(c, addr_delta + port_delta));
         }
         ip_proto::UDP => {
-            let at = p.l4 + UDP_CSUM;
-            let c = update_addr(get16(buf, at), old_addr, addr, true);
-            put16(buf, at, checksum::udp_update_u16(c, old_port, port));
-            put16(buf, port_at, port);
+            let c = get16(buf, p.l4 + UDP_CSUM);
+            // IPv4 "no checksum" stays so; a computed 0 is sent as 0xffff.
+            if c != 0 {
+                put16(buf, p.l4 + UDP_CSUM, checksum::udp_wire(apply(c, addr_delta + port_delta)));
+            }
         }
-        ip_proto::SCTP => {
-            put16(buf, port_at, port);
-            fill_sctp_crc(buf, p.l4, p.end);
-        }
+        ip_proto::SCTP => {}
         _ => return Err(DropReason::UnsupportedProtocol),
     }
-    set_ip_addr(buf, p.l3, p.v6, side, old_addr, addr);
+    put16(buf, port_at, port);
+    if p.proto == ip_proto::SCTP {
+        fill_sctp_crc(buf, p.l4, p.end);
+    }
+    if !p.v6 {
+        let c = get16(buf, p.l3 + 10);
+        put16(buf, p.l3 + 10, apply(c, addr_delta));
+    }
     Ok(())
 }
 
-/// Patch a transport checksum for an address change in its pseudo header.
+/// Write the `N`-byte address `new` at `at`; returns Σ(~old word) + Σ(new word) over its
+/// 16-bit words, the checksum delta of the change.
 #[inline]
-fn update_addr(c: u16, old: IpAddr, new: IpAddr, udp: bool) -> u16 {
-    match (old, new, udp) {
-        (IpAddr::V4(o), IpAddr::V4(n), false) => checksum::update_ipv4_addr(c, o, n),
-        (IpAddr::V4(o), IpAddr::V4(n), true) => checksum::udp_update_ipv4_addr(c, o, n),
-        (IpAddr::V6(o), IpAddr::V6(n), false) => checksum::update_ipv6_addr(c, &o, &n),
-        (IpAddr::V6(o), IpAddr::V6(n), true) => checksum::udp_update_ipv6_addr(c, &o, &n),
-        _ => c,
+fn swap_addr<const N: usize>(buf: &mut [u8], at: usize, new: [u8; N]) -> u64 {
+    let mut old = [0u8; N];
+    old.copy_from_slice(&buf[at..at + N]);
+    buf[at..at + N].copy_from_slice(&new);
+    let mut d = 0u64;
+    for i in (0..N).step_by(2) {
+        d += u64::from(!u16::from_be_bytes([old[i], old[i + 1]])) + u64::from(u16::from_be_bytes([new[i], new[i + 1]]));
     }
+    d
+}
+
+/// `~fold(~c + delta)`: the checksum `c` after the changes summed in `delta`.
+#[inline]
+fn apply(c: u16, delta: u64) -> u16 {
+    let mut s = u64::from(!c) + delta;
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    !(s as u16)
 }
 
 /// Write one address of the IP header at `l3`, patching the IPv4 header checksum.

@@ -11,7 +11,7 @@ use core::net::IpAddr;
 
 use rvs_wire::{checksum, ethernet::ethertype, ip_proto};
 
-use crate::director::packet::{Parsed, put16, put_addr};
+use crate::director::packet::{Parsed, put_addr, put16};
 use crate::verdict::DropReason;
 
 /// What the outer header carries besides the inner packet's own fields.
@@ -27,6 +27,16 @@ pub(crate) struct TunParams {
     pub ident: u16,
 }
 
+/// Folded sum of a 20-byte IPv4 header, by 32-bit words.
+#[inline]
+fn header_sum(h: &[u8]) -> u16 {
+    let mut s: u64 = 0;
+    for w in h.chunks_exact(4) {
+        s += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    checksum::fold(s)
+}
+
 /// Length of the outer header towards `rip`.
 #[inline]
 pub(crate) const fn outer_len(rip: IpAddr) -> usize {
@@ -37,7 +47,11 @@ pub(crate) const fn outer_len(rip: IpAddr) -> usize {
 }
 
 /// Encapsulate the (TTL-decremented) packet; returns the new frame's (start, len).
-pub(crate) fn encapsulate(buf: &mut [u8], p: &Parsed, t: &TunParams) -> Result<(usize, usize), DropReason> {
+pub(crate) fn encapsulate(
+    buf: &mut [u8],
+    p: &Parsed,
+    t: &TunParams,
+) -> Result<(usize, usize), DropReason> {
     let olen = outer_len(t.rip);
     if t.src.is_ipv6() != t.rip.is_ipv6() {
         return Err(DropReason::NoSourceAddress);
@@ -70,7 +84,7 @@ pub(crate) fn encapsulate(buf: &mut [u8], p: &Parsed, t: &TunParams) -> Result<(
             h[10..12].fill(0);
             h[12..16].copy_from_slice(&src.octets());
             h[16..20].copy_from_slice(&dst.octets());
-            let c = checksum::finish(checksum::data(h));
+            let c = checksum::finish(header_sum(h));
             h[10..12].copy_from_slice(&c.to_be_bytes());
         }
         (IpAddr::V6(_), IpAddr::V6(_)) => {

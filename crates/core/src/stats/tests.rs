@@ -23,7 +23,13 @@ fn estimator_converges_to_the_rate() {
 #[test]
 fn estimator_first_step_is_a_quarter() {
     let mut e = Estimator::default();
-    let c = Counters { conns: 8, inpkts: 0, outpkts: 0, inbytes: 64, outbytes: 0 };
+    let c = Counters {
+        conns: 8,
+        inpkts: 0,
+        outpkts: 0,
+        inbytes: 64,
+        outbytes: 0,
+    };
     e.sample(&c);
     // 8 conns in 2 s = 4/s; avg = (8 << 9) / 4 = 1024 -> reported (1024 + 511) >> 10 = 1.
     assert_eq!(e.averages().0[0], 1024);

@@ -61,11 +61,17 @@ impl Pkt {
     }
 
     pub fn udp(src: &str, sport: u16, dst: &str, dport: u16) -> Pkt {
-        Pkt { l4: L4::Udp, ..Pkt::tcp(src, sport, dst, dport, 0) }
+        Pkt {
+            l4: L4::Udp,
+            ..Pkt::tcp(src, sport, dst, dport, 0)
+        }
     }
 
     pub fn sctp(src: &str, sport: u16, dst: &str, dport: u16, chunk: u8) -> Pkt {
-        Pkt { l4: L4::Sctp(chunk), ..Pkt::tcp(src, sport, dst, dport, 0) }
+        Pkt {
+            l4: L4::Sctp(chunk),
+            ..Pkt::tcp(src, sport, dst, dport, 0)
+        }
     }
 
     pub fn with_payload(mut self, p: &[u8]) -> Pkt {
@@ -79,7 +85,8 @@ impl Pkt {
             L4::Tcp(flags) => {
                 let mut h = vec![0u8; 20];
                 h[4..8].copy_from_slice(&1000u32.to_be_bytes());
-                h[8..12].copy_from_slice(&(if flags & ACK != 0 { 5000u32 } else { 0 }).to_be_bytes());
+                h[8..12]
+                    .copy_from_slice(&(if flags & ACK != 0 { 5000u32 } else { 0 }).to_be_bytes());
                 h[12] = 5 << 4;
                 h[13] = flags;
                 h[14..16].copy_from_slice(&64240u16.to_be_bytes());
@@ -139,7 +146,15 @@ impl Pkt {
 }
 
 /// An IP header (IPv4 with a valid checksum, or IPv6) in front of `payload`.
-pub fn ip_header(src: IpAddr, dst: IpAddr, proto: u8, ttl: u8, df: bool, tos: u8, payload: Vec<u8>) -> Vec<u8> {
+pub fn ip_header(
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    ttl: u8,
+    df: bool,
+    tos: u8,
+    payload: Vec<u8>,
+) -> Vec<u8> {
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             let mut h = vec![0u8; 20];
@@ -176,7 +191,14 @@ pub fn ip_header(src: IpAddr, dst: IpAddr, proto: u8, ttl: u8, df: bool, tos: u8
 }
 
 /// An ICMP (v4) or ICMPv6 error of `ty`/`code` quoting `quote`, from `src` to `dst`.
-pub fn icmp_error(src: IpAddr, dst: IpAddr, ty: u8, code: u8, rest: [u8; 4], quote: &[u8]) -> Vec<u8> {
+pub fn icmp_error(
+    src: IpAddr,
+    dst: IpAddr,
+    ty: u8,
+    code: u8,
+    rest: [u8; 4],
+    quote: &[u8],
+) -> Vec<u8> {
     let mut m = vec![ty, code, 0, 0];
     m.extend_from_slice(&rest);
     m.extend_from_slice(quote);
@@ -244,19 +266,45 @@ pub fn facts(ip: &[u8]) -> Facts {
     let (src, dst, proto, ttl, l4, len) = if v6 {
         let s: [u8; 16] = ip[8..24].try_into().unwrap();
         let d: [u8; 16] = ip[24..40].try_into().unwrap();
-        (IpAddr::from(s), IpAddr::from(d), ip[6], ip[7], 40, 40 + usize::from(u16::from_be_bytes([ip[4], ip[5]])))
+        (
+            IpAddr::from(s),
+            IpAddr::from(d),
+            ip[6],
+            ip[7],
+            40,
+            40 + usize::from(u16::from_be_bytes([ip[4], ip[5]])),
+        )
     } else {
         let s: [u8; 4] = ip[12..16].try_into().unwrap();
         let d: [u8; 4] = ip[16..20].try_into().unwrap();
         let ihl = usize::from(ip[0] & 15) * 4;
-        (IpAddr::from(s), IpAddr::from(d), ip[9], ip[8], ihl, usize::from(u16::from_be_bytes([ip[2], ip[3]])))
+        (
+            IpAddr::from(s),
+            IpAddr::from(d),
+            ip[9],
+            ip[8],
+            ihl,
+            usize::from(u16::from_be_bytes([ip[2], ip[3]])),
+        )
     };
     let (sport, dport) = if matches!(proto, 6 | 17 | 132) && ip.len() >= l4 + 4 {
-        (u16::from_be_bytes([ip[l4], ip[l4 + 1]]), u16::from_be_bytes([ip[l4 + 2], ip[l4 + 3]]))
+        (
+            u16::from_be_bytes([ip[l4], ip[l4 + 1]]),
+            u16::from_be_bytes([ip[l4 + 2], ip[l4 + 3]]),
+        )
     } else {
         (0, 0)
     };
-    Facts { src, dst, proto, ttl, sport, dport, l4, len }
+    Facts {
+        src,
+        dst,
+        proto,
+        ttl,
+        sport,
+        dport,
+        l4,
+        len,
+    }
 }
 
 /// The frame a `Forward` verdict designates.
@@ -276,7 +324,11 @@ pub fn verify_frame(frame: &[u8]) -> Result<(), String> {
 pub fn verify_ip(ip: &[u8]) -> Result<(), String> {
     let f = facts(ip);
     if f.len > ip.len() {
-        return Err(format!("IP length {} beyond the {} bytes present", f.len, ip.len()));
+        return Err(format!(
+            "IP length {} beyond the {} bytes present",
+            f.len,
+            ip.len()
+        ));
     }
     let ip = &ip[..f.len];
     if ip[0] >> 4 == 4 && checksum::data(&ip[..f.l4]) != 0xffff {
@@ -292,7 +344,9 @@ pub fn verify_ip(ip: &[u8]) -> Result<(), String> {
         }
         17 => {
             let c = u16::from_be_bytes([seg[6], seg[7]]);
-            if !(c == 0 && f.src.is_ipv4()) && checksum::combine(&[ph, checksum::data(seg)]) != 0xffff {
+            if !(c == 0 && f.src.is_ipv4())
+                && checksum::combine(&[ph, checksum::data(seg)]) != 0xffff
+            {
                 return Err("UDP checksum".into());
             }
         }
@@ -330,12 +384,17 @@ pub fn verify_ip(ip: &[u8]) -> Result<(), String> {
 use rvs_core::config::Config;
 use rvs_core::director::{Director, DirectorOptions};
 use rvs_core::model::{
-    DestConfig, ForwardMethod, Persistence, Protocol, SchedFlags, ServiceConfig, ServiceKey, TunnelType,
+    DestConfig, ForwardMethod, Persistence, Protocol, SchedFlags, ServiceConfig, ServiceKey,
+    TunnelType,
 };
 use rvs_core::{Instant, Verdict};
 
 pub fn key(protocol: Protocol, addr: &str, port: u16) -> ServiceKey {
-    ServiceKey::Addr { protocol, addr: ip(addr), port }
+    ServiceKey::Addr {
+        protocol,
+        addr: ip(addr),
+        port,
+    }
 }
 
 pub fn service(key: ServiceKey, sched: &str) -> ServiceConfig {
@@ -350,11 +409,23 @@ pub fn service(key: ServiceKey, sched: &str) -> ServiceConfig {
 }
 
 pub fn persistent(key: ServiceKey, sched: &str, timeout: u32) -> ServiceConfig {
-    ServiceConfig { persistence: Some(Persistence { timeout, netmask: if key_is_v6(&key) { 128 } else { 32 } }), ..service(key, sched) }
+    ServiceConfig {
+        persistence: Some(Persistence {
+            timeout,
+            netmask: if key_is_v6(&key) { 128 } else { 32 },
+        }),
+        ..service(key, sched)
+    }
 }
 
 fn key_is_v6(k: &ServiceKey) -> bool {
-    matches!(k, ServiceKey::Addr { addr: IpAddr::V6(_), .. })
+    matches!(
+        k,
+        ServiceKey::Addr {
+            addr: IpAddr::V6(_),
+            ..
+        }
+    )
 }
 
 pub fn dest(addr: &str, port: u16, method: ForwardMethod, weight: i32) -> DestConfig {
@@ -380,10 +451,17 @@ pub struct Lab {
 
 impl Lab {
     pub fn new() -> Lab {
-        let mut director = Director::new(DirectorOptions { seed: 7, ..DirectorOptions::default() });
+        let mut director = Director::new(DirectorOptions {
+            seed: 7,
+            ..DirectorOptions::default()
+        });
         director.set_local_address(ip("198.51.100.254"));
         director.set_local_address(ip("2001:db8:ffff::254"));
-        Lab { config: Config::new(), director, now: Instant::from_secs(1000) }
+        Lab {
+            config: Config::new(),
+            director,
+            now: Instant::from_secs(1000),
+        }
     }
 
     pub fn add(&mut self, svc: ServiceConfig, dests: &[DestConfig]) -> ServiceKey {

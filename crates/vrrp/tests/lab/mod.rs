@@ -15,30 +15,48 @@ use nix::unistd::Pid;
 
 /// Whether root tests must run (CI) rather than skip.
 pub fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true") || std::env::var("RVS_REQUIRE_ROOT_TESTS").is_ok_and(|v| v == "1")
+    std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var("RVS_REQUIRE_ROOT_TESTS").is_ok_and(|v| v == "1")
 }
 
 /// True when the test can run; prints why it skips otherwise; panics when it must run.
 pub fn can_run() -> bool {
     let root = nix::unistd::geteuid().is_root();
-    let tools = ["ip", "keepalived", "ethtool"]
-        .iter()
-        .all(|t| Command::new("sh").args(["-c", &format!("command -v {t}")]).stdout(Stdio::null()).status().is_ok_and(|s| s.success()));
+    let tools = ["ip", "keepalived", "ethtool"].iter().all(|t| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
     if root && tools {
         return true;
     }
-    assert!(!required(), "root tests required but not root or ip/keepalived/ethtool missing");
+    assert!(
+        !required(),
+        "root tests required but not root or ip/keepalived/ethtool missing"
+    );
     eprintln!("skipping: needs root and ip, keepalived, ethtool");
     false
 }
 
 fn run(args: &[&str]) {
-    let out = Command::new(args[0]).args(&args[1..]).output().expect("spawn");
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .expect("spawn");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn output(args: &[&str]) -> String {
-    let out = Command::new(args[0]).args(&args[1..]).output().expect("spawn");
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .expect("spawn");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -82,11 +100,25 @@ impl Lab {
             run(&["ip", "netns", "add", ns]);
             run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
             for k in ["all", "default"] {
-                run(&["ip", "netns", "exec", ns, "sysctl", "-qw", &format!("net.ipv6.conf.{k}.accept_dad=0")]);
+                run(&[
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    "sysctl",
+                    "-qw",
+                    &format!("net.ipv6.conf.{k}.accept_dad=0"),
+                ]);
             }
         }
-        run(&["ip", "link", "add", &lab.if_a, "netns", &lab.a, "type", "veth", "peer", "name", &lab.if_b, "netns", &lab.b]);
-        for (ns, dev, v4, v6) in [(&lab.a, &lab.if_a, "198.51.100.1/24", "2001:db8::1/64"), (&lab.b, &lab.if_b, "198.51.100.2/24", "2001:db8::2/64")] {
+        run(&[
+            "ip", "link", "add", &lab.if_a, "netns", &lab.a, "type", "veth", "peer", "name",
+            &lab.if_b, "netns", &lab.b,
+        ]);
+        for (ns, dev, v4, v6) in [
+            (&lab.a, &lab.if_a, "198.51.100.1/24", "2001:db8::1/64"),
+            (&lab.b, &lab.if_b, "198.51.100.2/24", "2001:db8::2/64"),
+        ] {
             run(&["ip", "-n", ns, "addr", "add", v4, "dev", dev]);
             run(&["ip", "-n", ns, "addr", "add", v6, "dev", dev, "nodad"]);
             run(&["ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off"]);
@@ -96,7 +128,9 @@ impl Lab {
         setns(&ns, CloneFlags::CLONE_NEWNET).expect("enter namespace a");
         // Wait for the link-local addresses (IPv6 adverts come from them).
         let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline && !(lab.has(&lab.a, &lab.if_a, "fe80::") && lab.has(&lab.b, &lab.if_b, "fe80::")) {
+        while Instant::now() < deadline
+            && !(lab.has(&lab.a, &lab.if_a, "fe80::") && lab.has(&lab.b, &lab.if_b, "fe80::"))
+        {
             thread::sleep(Duration::from_millis(20));
         }
         lab
@@ -106,12 +140,17 @@ impl Lab {
     pub fn has(&self, ns: &str, dev: &str, addr: &str) -> bool {
         output(&["ip", "-n", ns, "-o", "addr", "show", "dev", dev])
             .split_whitespace()
-            .any(|w| w.starts_with(addr) && (addr.ends_with("::") || w[addr.len()..].starts_with('/')))
+            .any(|w| {
+                w.starts_with(addr) && (addr.ends_with("::") || w[addr.len()..].starts_with('/'))
+            })
     }
 
     /// Which side holds `vip`: (on a, on b).
     pub fn holders(&self, vip: &str) -> (bool, bool) {
-        (self.has(&self.a, &self.if_a, vip), self.has(&self.b, &self.if_b, vip))
+        (
+            self.has(&self.a, &self.if_a, vip),
+            self.has(&self.b, &self.if_b, vip),
+        )
     }
 
     /// Polls until `holders(vip) == want` or `limit` passes; returns the time it took.
@@ -128,21 +167,36 @@ impl Lab {
 
     /// Removes a VIP a crashed router left behind.
     pub fn clear(&self, ns: &str, dev: &str, vip_with_len: &str) {
-        let _ = Command::new("ip").args(["-n", ns, "addr", "del", vip_with_len, "dev", dev]).output();
+        let _ = Command::new("ip")
+            .args(["-n", ns, "addr", "del", vip_with_len, "dev", dev])
+            .output();
     }
 
     /// Starts keepalived in `b` with `instance` (the body of a vrrp_instance block).
     pub fn start_keepalived(&mut self, instance: &str) {
         assert!(self.keepalived.is_none());
         let conf = self.dir.path().join("keepalived.conf");
-        let body = format!("global_defs {{\n  router_id rvs_interop\n}}\nvrrp_instance VI {{\n  interface {}\n{instance}\n}}\n", self.if_b);
+        let body = format!(
+            "global_defs {{\n  router_id rvs_interop\n}}\nvrrp_instance VI {{\n  interface {}\n{instance}\n}}\n",
+            self.if_b
+        );
         std::fs::write(&conf, body).unwrap();
         let pid = self.dir.path().join("ka.pid");
         let vrrp_pid = self.dir.path().join("vrrp.pid");
         let _ = std::fs::remove_file(&vrrp_pid);
         let log = File::create(self.dir.path().join("keepalived.log")).unwrap();
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.b, "keepalived", "-n", "-l", "-D", "-P", "-f"])
+            .args([
+                "netns",
+                "exec",
+                &self.b,
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "-P",
+                "-f",
+            ])
             .arg(&conf)
             .arg("-p")
             .arg(&pid)
@@ -154,13 +208,23 @@ impl Lab {
             .expect("keepalived");
         let deadline = Instant::now() + Duration::from_secs(10);
         let vrrp = loop {
-            if let Some(p) = std::fs::read_to_string(&vrrp_pid).ok().and_then(|s| s.trim().parse::<i32>().ok()) {
+            if let Some(p) = std::fs::read_to_string(&vrrp_pid)
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok())
+            {
                 break Pid::from_raw(p);
             }
-            assert!(Instant::now() < deadline, "keepalived did not start: {}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "keepalived did not start: {}",
+                self.log()
+            );
             thread::sleep(Duration::from_millis(20));
         };
-        self.keepalived = Some(Keepalived { child, vrrp_pid: vrrp });
+        self.keepalived = Some(Keepalived {
+            child,
+            vrrp_pid: vrrp,
+        });
     }
 
     /// keepalived's log so far.
@@ -177,14 +241,19 @@ impl Lab {
     /// Sends SIGTERM (a planned stop) without waiting for the exit.
     pub fn terminate_keepalived(&self) {
         if let Some(k) = &self.keepalived {
-            let _ = kill(Pid::from_raw(i32::try_from(k.child.id()).unwrap()), Signal::SIGTERM);
+            let _ = kill(
+                Pid::from_raw(i32::try_from(k.child.id()).unwrap()),
+                Signal::SIGTERM,
+            );
         }
     }
 
     /// Stops keepalived: gracefully (SIGTERM to the process we started) or by SIGKILL to
     /// both of its processes.
     pub fn stop_keepalived(&mut self, graceful: bool) {
-        let Some(mut k) = self.keepalived.take() else { return };
+        let Some(mut k) = self.keepalived.take() else {
+            return;
+        };
         let main = Pid::from_raw(i32::try_from(k.child.id()).unwrap());
         if graceful {
             let _ = kill(main, Signal::SIGTERM);

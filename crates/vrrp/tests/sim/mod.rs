@@ -136,13 +136,17 @@ impl Lan {
             let node = &mut self.nodes[i];
             match a {
                 Action::Send(t) => self.in_flight.push((self.now + self.delay, i, t)),
-                Action::AddAddresses { addrs, .. } => node.vips.extend(addrs.iter().map(|v| v.addr)),
+                Action::AddAddresses { addrs, .. } => {
+                    node.vips.extend(addrs.iter().map(|v| v.addr))
+                }
                 Action::RemoveAddresses { addrs, .. } => {
                     for v in addrs {
                         node.vips.remove(&v.addr);
                     }
                 }
-                Action::Announce { addrs, count, .. } => node.announced += count * addrs.len() as u32,
+                Action::Announce { addrs, count, .. } => {
+                    node.announced += count * addrs.len() as u32
+                }
                 Action::Run(s) => node.runs.push(s.argv),
                 Action::StateChange(c) => node.changes.push((at, c)),
             }
@@ -174,7 +178,11 @@ impl Lan {
             for (_, from, t) in due {
                 for to in 0..self.nodes.len() {
                     let unicast_to_other = !t.dst.is_multicast() && t.dst != self.nodes[to].addr;
-                    if to == from || !self.nodes[to].alive || unicast_to_other || (self.loss)(from, to, &t) {
+                    if to == from
+                        || !self.nodes[to].alive
+                        || unicast_to_other
+                        || (self.loss)(from, to, &t)
+                    {
                         continue;
                     }
                     let rx = Received {
@@ -189,7 +197,12 @@ impl Lan {
                 }
             }
             for i in 0..self.nodes.len() {
-                if self.nodes[i].alive && self.nodes[i].engine.poll_timeout().is_some_and(|t| t <= now) {
+                if self.nodes[i].alive
+                    && self.nodes[i]
+                        .engine
+                        .poll_timeout()
+                        .is_some_and(|t| t <= now)
+                {
                     self.nodes[i].engine.handle_timeout(now);
                     self.drain(i);
                 }
@@ -200,7 +213,9 @@ impl Lan {
     /// Nodes whose instance `name` is MASTER.
     pub fn masters(&self, name: &str) -> Vec<usize> {
         (0..self.nodes.len())
-            .filter(|&i| self.nodes[i].alive && self.nodes[i].engine.state(name) == Some(State::Master))
+            .filter(|&i| {
+                self.nodes[i].alive && self.nodes[i].engine.state(name) == Some(State::Master)
+            })
             .collect()
     }
 
@@ -213,7 +228,9 @@ impl Lan {
         self.nodes[i]
             .changes
             .iter()
-            .find(|(t, c)| *t >= after && c.scope == Scope::Instance && c.name == name && c.to == to)
+            .find(|(t, c)| {
+                *t >= after && c.scope == Scope::Instance && c.name == name && c.to == to
+            })
             .map(|(t, _)| *t)
     }
 }

@@ -1,0 +1,128 @@
+//! §10 DR (and §7 TUN), for real: requests go through the director, replies go from the
+//! real servers straight to the client. IPv4 and IPv6, curl and wrk.
+//!
+//! Root only: `cargo build --bins && cargo test -p rvs-e2e --test dr`.
+
+use std::net::{IpAddr, SocketAddr};
+
+use rvs_e2e::client::{assert_alternates, curl_servers, url, wrk};
+use rvs_e2e::peers::Capture;
+use rvs_e2e::{Lab, root_or_skip};
+
+/// Configures `VIP:80 rr` with both real servers forwarded by `method` (`-g`, `-i`, `-m`).
+fn http_service(lab: &Lab, v6: bool, method: &str) -> IpAddr {
+    let (vip, rip1, rip2) = (lab.vip(v6), lab.rip(1, v6), lab.rip(2, v6));
+    let (svc, r1, r2) = (
+        SocketAddr::new(vip, 80),
+        SocketAddr::new(rip1, 80),
+        SocketAddr::new(rip2, 80),
+    );
+    lab.director_sh(&format!(
+        "$IPVSADM -A -t {svc} -s rr\n\
+         $IPVSADM -a -t {svc} -r {r1} {method} -w 1\n\
+         $IPVSADM -a -t {svc} -r {r2} {method} -w 1\n"
+    ));
+    vip
+}
+
+/// DR or TUN: answers alternate, and not one reply passes through the director (its out
+/// counters stay 0 and a capture of what it sends holds no packet from VIP:80).
+fn replies_bypass_the_director(topology: &str, tag: &str, v6: bool, method: &str) {
+    let mut lab = Lab::up(topology, tag, v6);
+    lab.start_rvsd();
+    let vip = http_service(&lab, v6, method);
+    let cip = lab.cip(v6);
+    // Capture what the director transmits: on its far end (the LAN bridge port in the DR lab,
+    // the router's leg in the TUN lab) everything it sends arrives as ingress, whether the
+    // kernel or the AF_XDP data plane sent it.
+    let (ns, iface) = match topology {
+        "tun" => (lab.info.namespaces.router.clone().expect("router"), "eth1"),
+        _ => (lab.lan().to_string(), "director"),
+    };
+    // TCP to or from port 80, or tunnelled (IPIP / IPv6-in-IPv6).
+    let filter = if v6 {
+        "ip6 and (tcp port 80 or ip6 proto 41)"
+    } else {
+        "ip and (tcp port 80 or ip proto 4)"
+    };
+    let capture = Capture::start(
+        &ns,
+        iface,
+        Some("in"),
+        filter,
+        lab.path("director-out.pcap"),
+    );
+    let servers = curl_servers(lab.client(), &url(vip, 80, "/"), 6);
+    assert_alternates(&servers, ["rs1", "rs2"]);
+    let lines = capture.finish();
+
+    let reply = format!("{vip}.80 > {cip}.");
+    let leaked: Vec<&String> = lines.iter().filter(|l| l.contains(&reply)).collect();
+    assert!(leaked.is_empty(), "replies left the director: {leaked:#?}");
+    // The capture worked: it saw the director pass the requests on.
+    let request = format!(" > {vip}.80:");
+    assert!(
+        lines.iter().any(|l| l.contains(&request)),
+        "the capture saw no request forwarded by the director: {lines:#?}"
+    );
+    let stats = lab.service_stats("TCP", SocketAddr::new(vip, 80));
+    assert_eq!(stats.conns, 6, "{stats:?}");
+    assert!(stats.in_pkts > 0, "{stats:?}");
+    assert_eq!(stats.out_pkts, 0, "no reply passed the director: {stats:?}");
+    assert_eq!(stats.out_bytes, 0, "{stats:?}");
+}
+
+#[test]
+fn dr_replies_bypass_the_director() {
+    if root_or_skip("dr_replies_bypass_the_director") {
+        replies_bypass_the_director("dr", "dr", false, "-g");
+    }
+}
+
+#[test]
+fn dr_ipv6_replies_bypass_the_director() {
+    if root_or_skip("dr_ipv6_replies_bypass_the_director") {
+        replies_bypass_the_director("dr", "dr6", true, "-g");
+    }
+}
+
+#[test]
+fn tun_replies_bypass_the_director() {
+    if root_or_skip("tun_replies_bypass_the_director") {
+        replies_bypass_the_director("tun", "tun", false, "-i");
+    }
+}
+
+#[test]
+fn nat_ipv6_alternates_and_keeps_the_client_address() {
+    if !root_or_skip("nat_ipv6_alternates_and_keeps_the_client_address") {
+        return;
+    }
+    let mut lab = Lab::up("nat", "nat6", true);
+    lab.start_rvsd();
+    let vip = http_service(&lab, true, "-m");
+    let servers = curl_servers(lab.client(), &url(vip, 80, "/"), 6);
+    assert_alternates(&servers, ["rs1", "rs2"]);
+    let who = rvs_e2e::client::curl(lab.client(), &url(vip, 80, "/whoami"));
+    let who: SocketAddr = who.body.trim().parse().expect("whoami is [IP]:port");
+    assert_eq!(who.ip(), lab.cip(true));
+    let stats = lab.service_stats("TCP", SocketAddr::new(vip, 80));
+    assert!(stats.in_pkts > 0 && stats.out_pkts > 0, "{stats:?}");
+}
+
+#[test]
+fn dr_wrk_through_the_vip_has_no_errors() {
+    if !root_or_skip("dr_wrk_through_the_vip_has_no_errors") {
+        return;
+    }
+    let mut lab = Lab::up("dr", "drwrk", false);
+    lab.start_rvsd();
+    let vip = http_service(&lab, false, "-g");
+    let report = wrk(lab.client(), &url(vip, 80, "/"), 10, 50);
+    assert!(report.requests > 0, "{}", report.text);
+    assert_eq!(report.socket_errors, 0, "{}", report.text);
+    assert_eq!(report.non_2xx, 0, "{}", report.text);
+    let stats = lab.service_stats("TCP", SocketAddr::new(vip, 80));
+    assert_eq!(stats.out_pkts, 0, "{stats:?}");
+    assert!(lab.rvsd_running(), "rvsd survived the load");
+}
