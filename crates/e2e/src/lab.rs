@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use rvs::lab::LabInfo;
-use rvs::lab::info::DualAddr;
+use serde::Deserialize;
 
 use crate::{bin, bin_dir, ns_cmd, run, run_ok, wait_until};
 
@@ -55,7 +54,10 @@ impl Lab {
         let run_dir = PathBuf::from(format!("/run/rvs/{name}"));
         // The guard exists before anything is checked, so a half-built lab is removed too.
         let mut lab = Lab {
-            info: placeholder(&name),
+            info: LabInfo {
+                name: name.clone(),
+                ..LabInfo::default()
+            },
             run_dir,
             rvsd: None,
             rvsd_extra: Vec::new(),
@@ -271,6 +273,23 @@ impl Lab {
         }
     }
 
+    /// (ActiveConn, InActConn) of destination `rip` as `rvsadm -L -n` lists it (first match).
+    pub fn dest_conns(&self, rip: SocketAddr) -> (u64, u64) {
+        let text = self.rvsadm(&["-L", "-n"]);
+        let prefix = format!("-> {rip} ");
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no destination {rip} in:\n{text}"));
+        let n: Vec<u64> = line
+            .split_whitespace()
+            .skip(3)
+            .map(|c| c.parse().unwrap_or_else(|_| panic!("a number in {line:?}")))
+            .collect();
+        assert_eq!(n.len(), 3, "weight, active, inactive in {line:?}");
+        (n[1], n[2])
+    }
+
     /// The data plane's counters: SIGUSR1 makes rvsd write them to its `--stats-file`.
     pub fn counters(&self) -> serde_json::Value {
         let file = self.path("counters.json");
@@ -334,6 +353,11 @@ impl Drop for Lab {
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
             eprintln!("--- rvsd log of lab {} (end) ---\n{}", self.name(), tail.join("\n"));
+            // For a look at a failed lab before it goes: RVS_E2E_HOLD=SECONDS.
+            if let Some(secs) = std::env::var("RVS_E2E_HOLD").ok().and_then(|s| s.parse().ok()) {
+                eprintln!("holding lab {} for {secs} s (RVS_E2E_HOLD)", self.name());
+                std::thread::sleep(Duration::from_secs(secs));
+            }
         }
         if let Some(mut child) = self.rvsd.take() {
             let _ = child.kill();
@@ -362,18 +386,72 @@ fn pick(a: &DualAddr, v6: bool) -> IpAddr {
     }
 }
 
-/// A stand-in description until `lab up` has printed the real one (only the name is used).
-fn placeholder(name: &str) -> LabInfo {
-    let json = serde_json::json!({
-        "name": name, "topology": "nat", "ipv6": false,
-        "namespaces": {"client": "", "director": "", "lan": "", "rs1": "", "rs2": ""},
-        "addresses": {
-            "client": {"v4": "0.0.0.0"}, "vip": {"v4": "0.0.0.0"}, "dip": {"v4": "0.0.0.0"},
-            "rs1": {"v4": "0.0.0.0"}, "rs2": {"v4": "0.0.0.0"}
-        },
-        "interfaces": {"director": []},
-        "ports": {"http": [], "udp_echo": []},
-        "state_dir": ""
-    });
-    serde_json::from_value(json).expect("placeholder lab description")
+/// What `rvs lab up` prints (the part the tests use).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LabInfo {
+    /// The lab's name.
+    pub name: String,
+    /// Namespace names.
+    pub namespaces: Namespaces,
+    /// Host addresses.
+    pub addresses: Addresses,
+    /// Interfaces to start rvsd on.
+    pub interfaces: Interfaces,
+}
+
+/// Namespace names of a lab.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Namespaces {
+    /// The client.
+    pub client: String,
+    /// The director.
+    pub director: String,
+    /// The router (DR, TUN, HA).
+    pub router: Option<String>,
+    /// The namespace holding the LAN bridge.
+    pub lan: String,
+    /// Real server 1.
+    pub rs1: String,
+    /// Real server 2.
+    pub rs2: String,
+}
+
+/// An address in both families (IPv6 only in `--ipv6` labs).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct DualAddr {
+    /// IPv4.
+    pub v4: std::net::Ipv4Addr,
+    /// IPv6.
+    pub v6: Option<std::net::Ipv6Addr>,
+}
+
+impl Default for DualAddr {
+    fn default() -> Self {
+        DualAddr {
+            v4: std::net::Ipv4Addr::UNSPECIFIED,
+            v6: None,
+        }
+    }
+}
+
+/// Addresses of a lab's hosts.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Addresses {
+    /// The client (CIP).
+    pub client: DualAddr,
+    /// The virtual IP.
+    pub vip: DualAddr,
+    /// The director's address on the real servers' side.
+    pub dip: DualAddr,
+    /// Real server 1.
+    pub rs1: DualAddr,
+    /// Real server 2.
+    pub rs2: DualAddr,
+}
+
+/// rvsd's interfaces.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Interfaces {
+    /// The director's.
+    pub director: Vec<String>,
 }

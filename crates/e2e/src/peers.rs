@@ -88,7 +88,10 @@ impl Capture {
         file: PathBuf,
     ) -> Capture {
         let mut cmd = ns_cmd(ns, "tcpdump");
-        cmd.args(["-i", iface, "-n", "-U", "-Z", "root", "-w"]).arg(&file);
+        // Immediate mode: without it packets wait in the ring until a block fills or times out,
+        // and the ones still waiting when tcpdump is stopped are never written.
+        cmd.args(["-i", iface, "-n", "--immediate-mode", "-U", "-Z", "root", "-w"])
+            .arg(&file);
         if let Some(d) = direction {
             cmd.args(["-Q", d]);
         }
@@ -109,12 +112,13 @@ impl Capture {
         let capture = Capture { child, file };
         rx.recv_timeout(Duration::from_secs(10))
             .expect("tcpdump did not start listening");
-        std::thread::sleep(Duration::from_millis(1000));
         capture
     }
 
     /// Stops tcpdump (SIGINT flushes the file) and returns the captured packets, one line each.
     pub fn finish(mut self) -> Vec<String> {
+        // Packets still on their way through the namespaces.
+        std::thread::sleep(Duration::from_millis(300));
         let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT);
         let mut done = false;
         wait_until("tcpdump to exit", Duration::from_secs(10), || {
@@ -126,7 +130,6 @@ impl Capture {
                 .args(["-n", "-r"])
                 .arg(&self.file),
         );
-        eprintln!("DEBUG capture {}: {:?}", self.file.display(), std::fs::metadata(&self.file));
         text.lines().map(str::to_string).collect()
     }
 }

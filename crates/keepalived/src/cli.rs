@@ -239,7 +239,15 @@ mod tests {
 
     #[test]
     fn bundled_attached_and_long_forms() {
-        let o = run(&["-nlD", "-f/tmp/k.conf", "--pid=/tmp/p", "-r", "/tmp/r", "-S", "local2"]);
+        let o = run(&[
+            "-nlD",
+            "-f/tmp/k.conf",
+            "--pid=/tmp/p",
+            "-r",
+            "/tmp/r",
+            "-S",
+            "local2",
+        ]);
         assert!(o.dont_fork && o.log_console && o.log_detail);
         assert_eq!(o.config, PathBuf::from("/tmp/k.conf"));
         assert_eq!(o.pid_file, PathBuf::from("/tmp/p"));

@@ -101,9 +101,8 @@ impl<S: Subscriber> Layer<S> for Sinks {
         let line = m.0;
         if let Some(s) = &self.syslog {
             let pri = u16::from(self.facility) * 8 + u16::from(severity(level));
-            let _ = s.send(
-                format!("<{pri}>Keepalived_rvs[{}]: {line}", std::process::id()).as_bytes(),
-            );
+            let _ =
+                s.send(format!("<{pri}>Keepalived_rvs[{}]: {line}", std::process::id()).as_bytes());
         }
         let stamped = format!("{}: {line}\n", timestamp(SystemTime::now()));
         if self.console {

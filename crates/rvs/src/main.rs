@@ -41,6 +41,18 @@ enum Command {
     /// UDP sink of the benchmark (recvmmsg, counts until stdin closes).
     #[command(hide = true)]
     Sink(rvs::bench::udp::SinkArgs),
+    /// Walk through the seed article on the labs: NAT, DR/TUN, schedulers, HA (root).
+    Demo {
+        /// Run only step N (1 NAT, 2 DR and TUN, 3 schedulers, 4 HA).
+        #[arg(long, value_name = "N")]
+        step: Option<usize>,
+        /// Leave the labs and their daemons up at the end, to explore.
+        #[arg(long)]
+        keep: bool,
+        /// Lab name prefix (labs are PREFIX-nat, PREFIX-dr, ...).
+        #[arg(long, default_value = "demo", hide = true)]
+        prefix: String,
+    },
     /// Built-in real-server process: HTTP answering its name, UDP echo of its name.
     #[command(hide = true)]
     Serve {
@@ -186,6 +198,9 @@ fn run(cli: Cli) -> rvs::Result<()> {
         Command::Bench(args) => rvs::bench::main(&args),
         Command::Blast(args) => rvs::bench::udp::blast_main(&args),
         Command::Sink(args) => rvs::bench::udp::sink_main(&args),
+        Command::Demo { step, keep, prefix } => {
+            rvs::demo::run(&rvs::demo::Options { step, keep, prefix })
+        }
         Command::Serve {
             name,
             netns,

@@ -80,15 +80,15 @@ pub fn service_keys(vs: &VirtualServer, groups: &[VirtualServerGroup]) -> Vec<Se
             let mut keys = Vec::new();
             for e in &g.entries {
                 match e {
-                    VsgEntry::Range { first, last, port } => {
-                        keys.extend(range(*first, *last).into_iter().map(|addr| {
-                            ServiceKey::Addr {
+                    VsgEntry::Range { first, last, port } => keys.extend(
+                        range(*first, *last)
+                            .into_iter()
+                            .map(|addr| ServiceKey::Addr {
                                 protocol: proto,
                                 addr,
                                 port: *port,
-                            }
-                        }))
-                    }
+                            }),
+                    ),
                     VsgEntry::Fwmark(mark) => keys.push(ServiceKey::Fwmark {
                         mark: *mark,
                         family: fwmark_family(vs),

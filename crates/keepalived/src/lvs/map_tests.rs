@@ -70,16 +70,17 @@ fn a_dr_virtual_server_becomes_one_service_with_its_real_servers() {
     assert_eq!(d.len(), 2);
     assert_eq!(d[0].addr, ip("198.51.100.11"));
     assert_eq!(d[0].method, ForwardMethod::Route);
-    assert_eq!((d[0].weight, d[0].u_threshold, d[0].l_threshold), (3, 100, 10));
+    assert_eq!(
+        (d[0].weight, d[0].u_threshold, d[0].l_threshold),
+        (3, 100, 10)
+    );
     // DR destinations are stored under the service port, as IPVS does.
     assert!(d.iter().all(|d| d.port == 80));
 }
 
 #[test]
 fn defaults_are_keepalived_s_wlc_nat_udp() {
-    let cfg = parse(
-        "virtual_server 203.0.113.1 53 {\n real_server 198.51.100.11 5353 {\n }\n}\n",
-    );
+    let cfg = parse("virtual_server 203.0.113.1 53 {\n real_server 198.51.100.11 5353 {\n }\n}\n");
     let t = full_table(&cfg);
     let s = t.services.values().next().unwrap();
     assert_eq!(s.config.scheduler, "wlc");
@@ -120,15 +121,23 @@ virtual_server 198.51.100.10 80 {
     );
     let t = full_table(&cfg);
     let mut it = t.services.values();
-    let udp = it.find(|s| s.config.one_packet).expect("udp service has ops");
+    let udp = it
+        .find(|s| s.config.one_packet)
+        .expect("udp service has ops");
     assert_eq!(
         udp.config.sched_flags,
         SchedFlags(SchedFlags::SCHED1 | SchedFlags::SCHED2)
     );
     let d = udp.dests.values().next().unwrap();
-    assert_eq!((d.method, d.tun_type), (ForwardMethod::Tunnel, TunnelType::Ipip));
+    assert_eq!(
+        (d.method, d.tun_type),
+        (ForwardMethod::Tunnel, TunnelType::Ipip)
+    );
     // ops is for UDP only.
-    assert_eq!(t.services.values().filter(|s| s.config.one_packet).count(), 1);
+    assert_eq!(
+        t.services.values().filter(|s| s.config.one_packet).count(),
+        1
+    );
 }
 
 #[test]
@@ -167,9 +176,8 @@ virtual_server group WEB {
 
 #[test]
 fn fwmark_family_follows_the_real_servers() {
-    let cfg = parse(
-        "virtual_server fwmark 3 {\n lb_kind DR\n real_server 2001:db8:2::11 {\n }\n}\n",
-    );
+    let cfg =
+        parse("virtual_server fwmark 3 {\n lb_kind DR\n real_server 2001:db8:2::11 {\n }\n}\n");
     let t = full_table(&cfg);
     assert_eq!(
         *t.services.keys().next().unwrap(),
@@ -218,5 +226,7 @@ fn a_reload_that_adds_a_real_server_touches_nothing_else() {
     )));
     let d = before.diff(&after);
     assert_eq!(d.len(), 1, "{d:?}");
-    assert!(matches!(&d[0], rvs_api::Mutation::AddDest { dest, .. } if dest.addr == ip("198.51.100.13")));
+    assert!(
+        matches!(&d[0], rvs_api::Mutation::AddDest { dest, .. } if dest.addr == ip("198.51.100.13"))
+    );
 }

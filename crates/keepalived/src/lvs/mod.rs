@@ -50,13 +50,8 @@ fn seed_pool(new: &VirtualServer, old: Option<(&VirtualServer, &DesiredPool)>) -
                 None => !configured_before,
             }
         });
-        pool.destinations.extend(
-            old_pool
-                .destinations
-                .iter()
-                .filter(|o| o.sorry)
-                .cloned(),
-        );
+        pool.destinations
+            .extend(old_pool.destinations.iter().filter(|o| o.sorry).cloned());
     }
     pool
 }
@@ -175,9 +170,8 @@ impl Lvs {
         // whole (release) or stay whole (-I).
         self.checks.shutdown().await;
         let programmer = self.programmer;
-        let _ = tokio::task::spawn_blocking(move || {
-            programmer.stop(release, Duration::from_secs(5))
-        })
-        .await;
+        let _ =
+            tokio::task::spawn_blocking(move || programmer.stop(release, Duration::from_secs(5)))
+                .await;
     }
 }

@@ -50,8 +50,7 @@ impl FakeRvsd {
                     match reader.read_line(&mut line) {
                         Ok(0) => break,
                         Ok(_) => {
-                            if !line.contains("\"list_services\"") && !line.contains("\"info\"")
-                            {
+                            if !line.contains("\"list_services\"") && !line.contains("\"info\"") {
                                 w.fetch_add(1, Ordering::Relaxed);
                             }
                             let resp = handle_line(&mut *b.lock().unwrap(), line.trim_end());

@@ -64,7 +64,11 @@ impl Table {
     /// removed services, then changed ones, then new ones.
     pub fn diff(&self, new: &Table) -> Vec<Mutation> {
         let mut out = Vec::new();
-        for key in self.services.keys().filter(|k| !new.services.contains_key(k)) {
+        for key in self
+            .services
+            .keys()
+            .filter(|k| !new.services.contains_key(k))
+        {
             out.push(Mutation::DelService { service: *key });
         }
         for (key, n) in &new.services {
@@ -97,7 +101,11 @@ impl Table {
                 }
             }
         }
-        for (key, n) in new.services.iter().filter(|(k, _)| !self.services.contains_key(k)) {
+        for (key, n) in new
+            .services
+            .iter()
+            .filter(|(k, _)| !self.services.contains_key(k))
+        {
             out.push(Mutation::AddService {
                 service: n.config.clone(),
             });
@@ -251,7 +259,10 @@ mod tests {
         }
     }
 
-    fn table(services: &[(u16, &str, &[(u8, i32)])]) -> Table {
+    /// (port, scheduler, [(last octet of the RIP, weight)]).
+    type Spec<'a> = (u16, &'a str, &'a [(u8, i32)]);
+
+    fn table(services: &[Spec<'_>]) -> Table {
         let mut t = Table::default();
         for (port, sched, dests) in services {
             let mut s = Service::new(svc(*port, sched));

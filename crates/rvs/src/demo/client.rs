@@ -6,7 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -26,9 +26,10 @@ pub struct Timeouts {
 }
 
 impl Timeouts {
-    /// For batches: generous enough for a loaded machine, short enough to fail fast.
+    /// For batches: room for one SYN retransmission (after 1 s, as curl would wait), short
+    /// enough to fail fast.
     pub const BATCH: Timeouts = Timeouts {
-        connect: Duration::from_secs(1),
+        connect: Duration::from_millis(2500),
         io: Duration::from_secs(2),
     };
     /// For the fail-over probe, which measures a gap and must not wait long on one try.
@@ -97,6 +98,8 @@ pub struct Batch {
     pub answers: Vec<Result<String, String>>,
     /// Whether the batch stopped early after failures in a row.
     pub gave_up: bool,
+    /// Requests that took over a second (a TCP retransmission happened).
+    pub slow: usize,
 }
 
 impl Batch {
@@ -136,7 +139,11 @@ pub fn batch(
             if stop.load(Ordering::Relaxed) {
                 break;
             }
+            let began = Instant::now();
             let answer = get(addr, Timeouts::BATCH);
+            if answer.is_ok() && began.elapsed() > Duration::from_millis(900) {
+                b.slow += 1;
+            }
             failed_in_a_row = if answer.is_ok() { 0 } else { failed_in_a_row + 1 };
             b.answers.push(answer);
             if failed_in_a_row >= GIVE_UP_AFTER {
@@ -163,7 +170,8 @@ pub struct Probe {
 /// A client sending one request every `every` until stopped: the fail-over's stopwatch.
 pub struct Prober {
     stop: Arc<AtomicBool>,
-    worker: JoinHandle<Vec<Probe>>,
+    probes: Arc<Mutex<Vec<Probe>>>,
+    worker: JoinHandle<()>,
 }
 
 impl Prober {
@@ -176,28 +184,47 @@ impl Prober {
         limit: usize,
     ) -> Result<Prober, String> {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
+        let probes = Arc::new(Mutex::new(Vec::new()));
+        let (flag, out) = (Arc::clone(&stop), Arc::clone(&probes));
         let addr = SocketAddr::new(vip, port);
         let worker = in_netns(netns, move || {
-            let mut probes = Vec::new();
-            while !flag.load(Ordering::Relaxed) && probes.len() < limit {
+            for _ in 0..limit {
+                if flag.load(Ordering::Relaxed) {
+                    break;
+                }
                 let at = Instant::now();
                 let answer = get(addr, Timeouts::PROBE);
-                probes.push(Probe { at, answer });
+                if let Ok(mut v) = out.lock() {
+                    v.push(Probe { at, answer });
+                }
                 let spent = at.elapsed();
                 if spent < every {
                     thread::sleep(every - spent);
                 }
             }
-            probes
         })?;
-        Ok(Prober { stop, worker })
+        Ok(Prober {
+            stop,
+            probes,
+            worker,
+        })
+    }
+
+    /// Whether some probe sent after `event` got an answer.
+    pub fn answered_after(&self, event: Instant) -> bool {
+        self.probes
+            .lock()
+            .is_ok_and(|v| v.iter().any(|p| p.at > event && p.answer.is_ok()))
     }
 
     /// Stops probing and returns every probe.
     pub fn finish(self) -> Vec<Probe> {
         self.stop.store(true, Ordering::Relaxed);
-        self.worker.join().unwrap_or_default()
+        let _ = self.worker.join();
+        match Arc::try_unwrap(self.probes) {
+            Ok(m) => m.into_inner().unwrap_or_default(),
+            Err(shared) => shared.lock().map(|v| v.clone()).unwrap_or_default(),
+        }
     }
 }
 
@@ -256,6 +283,7 @@ mod tests {
         let b = Batch {
             answers: vec![Ok("rs1".into()), Err("timed out".into()), Ok("rs2".into())],
             gave_up: false,
+            slow: 0,
         };
         assert_eq!(b.names(), ["rs1", "rs2"]);
         assert_eq!(b.ok(), 2);

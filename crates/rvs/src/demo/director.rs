@@ -81,7 +81,11 @@ impl Director {
         }
         cmd.arg("--socket").arg(&socket);
         shown.push_str(&format!(" --socket {} &", socket.display()));
-        cmd.stdin(Stdio::null()).stdout(log).stderr(log2);
+        // Plain log lines: they are quoted in error messages.
+        cmd.env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2);
         n.command(host, &shown);
         let pid = session.spawn(&format!("rvsd on {host}"), cmd)?;
         let director = Director {
@@ -149,11 +153,6 @@ impl Director {
         Ok(out)
     }
 
-    /// rvsadm without narration (polling, parsing).
-    pub fn rvsadm_quiet(&self, args: &[&str]) -> Step<String> {
-        self.try_rvsadm(args).map_err(Abort::Failed)
-    }
-
     /// The last `lines` lines of rvsd's log, joined for an error message.
     pub fn log_tail(&self, lines: usize) -> String {
         tail(&self.log, lines)
@@ -164,5 +163,38 @@ impl Director {
 pub fn tail(path: &Path, lines: usize) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join(" | ")
+    strip_ansi(&all[all.len().saturating_sub(lines)..].join(" | "))
+}
+
+/// Removes terminal colour sequences (`ESC [ ... m`) from log text.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip up to and including the final byte of the sequence.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_sequences_are_removed_from_log_lines() {
+        assert_eq!(
+            strip_ansi("\u{1b}[2m2026\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m rvsd is running"),
+            "2026  INFO rvsd is running"
+        );
+        assert_eq!(strip_ansi("plain"), "plain");
+    }
 }

@@ -16,6 +16,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+use crate::lab::plan::Role;
 use crate::lab::{self, LabInfo, Topology, UpOptions};
 
 /// Why a step stopped before its end.
@@ -75,6 +76,11 @@ impl Session {
         self.interrupted.load(Ordering::Relaxed)
     }
 
+    /// The flag signals raise, for threads that must stop early too.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.interrupted)
+    }
+
     /// `Err(Interrupted)` once a signal arrived.
     pub fn go_on(&self) -> Step {
         if self.interrupted() {
@@ -119,6 +125,20 @@ impl Session {
     /// The lab name of step `tag`.
     pub fn lab_name(&self, tag: &str) -> String {
         format!("{}-{tag}", self.prefix)
+    }
+
+    /// Removes lab `tag` if an earlier demo left it (`--keep`, or a demo killed with
+    /// SIGKILL); returns whether there was one.
+    pub fn remove_leftover(&self, tag: &str) -> Step<bool> {
+        let name = self.lab_name(tag);
+        let exists = lab::state::dir(&name).exists()
+            || Role::ALL
+                .iter()
+                .any(|r| lab::state::netns_exists(&r.netns(&name)));
+        if exists {
+            lab::down(&name, true)?;
+        }
+        Ok(exists)
     }
 
     /// Builds lab `tag` (remembered for clean-up before it is built: `lab up` removes a

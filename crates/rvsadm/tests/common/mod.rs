@@ -2,11 +2,16 @@
 //! socket named by `RVSADM_TEST_SOCKET`), record transcripts, and compare them with golden
 //! files under `tests/golden/` (`UPDATE_GOLDEN=1` rewrites them).
 //!
-//! Against a real rvsd: `RVSADM_TEST_SOCKET=/path/rvsd.sock cargo test -p rvsadm --test
-//! cli_golden --test errors_golden -- --test-threads=1` (the cases share rvsd's table, so
-//! they must not run in parallel; each starts with `-C` and `--set 900 120 300`).
+//! The `live_rvsd` test runs the same cases against a real rvsd it starts in a network
+//! namespace of its own ([`live`]). By hand, against an rvsd already running:
+//! `RVSADM_TEST_SOCKET=/path/rvsd.sock cargo test -p rvsadm --test cli_golden --test
+//! errors_golden -- --test-threads=1` (the cases share rvsd's table, so they must not run in
+//! parallel; each starts with `-C` and `--set 900 120 300`).
 
 #![allow(dead_code)]
+
+pub mod cases;
+pub mod live;
 
 use std::cell::RefCell;
 use std::io;
@@ -81,21 +86,22 @@ impl Harness {
         }
     }
 
+    /// A real rvsd at `socket`, its table cleared and its timeouts back to the defaults
+    /// (what a fresh in-memory backend has).
+    pub fn socket(socket: impl Into<PathBuf>) -> Self {
+        let mut h = Harness::memory();
+        h.target = Target::Socket(socket.into());
+        let reset = h.run("-C", "");
+        assert_eq!(reset.code, 0, "cannot clear the table: {reset:?}");
+        let reset = h.run("--set 900 120 300", "");
+        assert_eq!(reset.code, 0, "cannot reset timeouts: {reset:?}");
+        h
+    }
+
     /// `RVSADM_TEST_SOCKET` if set (a real rvsd; the table is cleared first), else memory.
     pub fn from_env() -> Self {
         match std::env::var_os("RVSADM_TEST_SOCKET") {
-            Some(p) if !p.is_empty() => {
-                let mut h = Harness::memory();
-                h.target = Target::Socket(p.into());
-                let reset = h.run_argv(&["-C".to_string()], "");
-                assert_eq!(reset.code, 0, "cannot clear the table: {reset:?}");
-                let reset = h.run_argv(
-                    &["--set".into(), "900".into(), "120".into(), "300".into()],
-                    "",
-                );
-                assert_eq!(reset.code, 0, "cannot reset timeouts: {reset:?}");
-                h
-            }
+            Some(p) if !p.is_empty() => Harness::socket(p),
             _ => Harness::memory(),
         }
     }
@@ -168,44 +174,86 @@ pub fn record(t: &mut String, prog: &str, line: &str, stdin: &str, o: &Outcome) 
     t.push_str(&format!("= {}\n", o.code));
 }
 
+/// The path of golden file `name` (relative to `tests/golden/`).
+pub fn golden_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+}
+
 /// Compare `actual` with the golden file `tests/golden/<name>` byte for byte, or write it
 /// when `UPDATE_GOLDEN=1`.
 pub fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        let path = golden_path(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
+    if let Err(e) = golden_matches(name, actual) {
+        panic!("{e}");
+    }
+}
+
+/// Compare `actual` with the golden file `tests/golden/<name>` byte for byte (never writes
+/// it); the error describes the first differences.
+pub fn golden_matches(name: &str, actual: &str) -> Result<(), String> {
+    let path = golden_path(name);
+    let expected = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
             "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
             path.display()
         )
-    });
-    if expected != actual {
-        let diff: Vec<String> = expected
-            .lines()
-            .zip(actual.lines())
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .take(5)
-            .map(|(i, (a, b))| format!("line {}:\n  expected {a:?}\n  actual   {b:?}", i + 1))
-            .collect();
-        panic!(
-            "{} differs from the output ({} vs {} lines):\n{}\nrun with UPDATE_GOLDEN=1 to accept",
-            path.display(),
-            expected.lines().count(),
-            actual.lines().count(),
-            diff.join("\n")
-        );
+    })?;
+    if expected == actual {
+        return Ok(());
     }
+    let mut diff: Vec<String> = expected
+        .lines()
+        .zip(actual.lines())
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .take(5)
+        .map(|(i, (a, b))| format!("line {}:\n  expected {a:?}\n  actual   {b:?}", i + 1))
+        .collect();
+    if diff.is_empty() {
+        diff.push("(one is a prefix of the other)".into());
+    }
+    Err(format!(
+        "{} differs from the output ({} vs {} lines):\n{}\nrun with UPDATE_GOLDEN=1 to accept",
+        path.display(),
+        expected.lines().count(),
+        actual.lines().count(),
+        diff.join("\n")
+    ))
+}
+
+/// What golden transcript `name` shows on stdout for the `nth` (from 0) run of `$ line`.
+pub fn golden_stdout(name: &str, line: &str, nth: usize) -> String {
+    let path = golden_path(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let command = format!("$ {line}");
+    let mut runs = text.split('\n').skip_while(|l| *l != command).peekable();
+    for _ in 0..nth {
+        runs.next();
+        while runs.peek().is_some_and(|l| *l != command) {
+            runs.next();
+        }
+    }
+    assert!(
+        runs.next().is_some(),
+        "{}: no run {nth} of `{line}`",
+        path.display()
+    );
+    runs.take_while(|l| !l.starts_with("$ "))
+        .filter_map(|l| l.strip_prefix("| "))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// A scripted case: command lines (optionally `<<` stdin text) run in order; the whole
 /// transcript is the snapshot.
+#[derive(Debug, Clone, Copy)]
 pub struct Step<'a> {
     pub line: &'a str,
     pub stdin: &'a str,
