@@ -6,6 +6,12 @@
 //! the process RSS growth (/proc/self/statm) while building the table.
 //!
 //! Run: `cargo bench -p rvs-core --bench conn`
+//!
+//! Instruction counts (stable on a shared machine): with `RVS_CONN_COUNT=<live>,<packets>,<in|out>`
+//! the binary skips criterion, builds the table and runs `packets` lookups + updates inside
+//! `count_loop`, which callgrind can isolate:
+//! `RVS_CONN_COUNT=1000000,1000000,in valgrind --tool=callgrind --cache-sim=yes
+//!  --collect-atstart=no --toggle-collect='*count_loop*' <bench binary>`.
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
@@ -198,7 +204,76 @@ fn insert(c: &mut Criterion) {
 
 criterion_group!(benches, lookup_update, insert);
 
+/// Keys of `m` random packets over `n` live connections, client and reply side.
+fn random_keys(t: &ConnTable, n: u64, m: usize) -> (Vec<InKey>, Vec<OutKey>) {
+    let mut rng = Rng(42);
+    let keys: Vec<InKey> = (0..m)
+        .map(|_| {
+            let (c, p) = client(rng.next() % n);
+            InKey::new(Protocol::Tcp, c, p, VIP, 80)
+        })
+        .collect();
+    let out = keys
+        .iter()
+        .map(|k| {
+            let c = t.get(t.lookup_in(k).unwrap()).unwrap();
+            OutKey::new(
+                Protocol::Tcp,
+                c.dest_addr().ip(),
+                c.dport(),
+                c.client().ip(),
+                c.cport(),
+            )
+        })
+        .collect();
+    (keys, out)
+}
+
+/// The measured loop of the counting mode (kept out of line so callgrind can isolate it).
+#[inline(never)]
+fn count_loop(t: &mut ConnTable, keys: &[InKey], out: &[OutKey], reply: bool) -> u64 {
+    let now = Instant::from_secs(2);
+    let ack = Segment::Tcp(TcpFlags(TcpFlags::ACK));
+    let mut sink = |_: CounterDelta| {};
+    let mut found = 0;
+    for i in 0..keys.len() {
+        let id = if reply {
+            let k = &out[i];
+            t.lookup_out_hashed(k, t.hash_out(k))
+        } else {
+            let k = &keys[i];
+            t.lookup_in_hashed(k, t.hash_in(k))
+        };
+        let dir = if reply {
+            Direction::Output
+        } else {
+            Direction::Input
+        };
+        if let Some(id) = id {
+            black_box(t.on_packet(id, dir, ack, now, &mut sink));
+            found += 1;
+        }
+    }
+    found
+}
+
+/// `RVS_CONN_COUNT=<live>,<packets>,<in|out>`: run only the counting loop.
+fn count_mode(spec: &str) {
+    let mut parts = spec.split(',');
+    let n: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let m: usize = parts.next().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let reply = parts.next() == Some("out");
+    let mut t = established(n);
+    let (keys, out) = random_keys(&t, n, m);
+    let found = count_loop(&mut t, &keys, &out, reply);
+    println!("count: {found} of {m} packets found in {n} live connections");
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("RVS_CONN_COUNT") {
+        count_mode(&spec);
+        return;
+    }
     report_memory();
     benches();
     Criterion::default().configure_from_args().final_summary();

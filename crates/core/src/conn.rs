@@ -77,6 +77,7 @@
 mod delta;
 mod entry;
 mod export;
+mod index;
 mod key;
 mod lru;
 mod params;

@@ -15,6 +15,10 @@
 //!    [`Director::dest_conns`], [`Director::global_stats`], [`Director::drops`]) and merges
 //!    them across workers.
 //!
+//! Per-worker semantics: connection counts, the OVERLOAD flag of `-x`/`-y` thresholds and
+//! scheduler state are each worker's own (as with one IPVS instance per queue); with one
+//! queue per link one worker sees a whole NAT flow. Counters are merged on read.
+//!
 //! `process` follows `ip_vs_in`: parse (fragments dropped), connection lookup (client
 //! direction, then reply direction for NAT), else service lookup and scheduling (only for
 //! packets that may start a connection), persistence templates, thresholds, state

@@ -92,6 +92,9 @@ pub(crate) fn check_mtu(p: &Parsed, mtu: u16, is_icmp_error: bool) -> Result<(),
     }
 }
 
+#[cfg(test)]
+mod tests;
+
 /// What to do with a packet too big for its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MtuAction {

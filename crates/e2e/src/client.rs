@@ -83,7 +83,10 @@ pub fn curl_servers(ns: &str, url: &str, n: usize) -> Vec<String> {
 /// the one before).
 pub fn assert_alternates(answers: &[String], names: [&str; 2]) {
     for s in answers {
-        assert!(names.contains(&s.as_str()), "unexpected server {s}: {answers:?}");
+        assert!(
+            names.contains(&s.as_str()),
+            "unexpected server {s}: {answers:?}"
+        );
     }
     for w in answers.windows(2) {
         assert_ne!(w[0], w[1], "answers must alternate: {answers:?}");
@@ -160,17 +163,11 @@ impl KeepAlive {
 /// Sends a datagram from a new socket in `ns` to `to` and returns the answer (3 tries).
 pub fn udp_ask(ns: &str, to: SocketAddr) -> Option<String> {
     in_netns(ns, move || {
-        let bind: SocketAddr = if to.is_ipv4() {
-            "0.0.0.0:0"
-        } else {
-            "[::]:0"
-        }
-        .parse()
-        .expect("wildcard");
+        let bind: SocketAddr = if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
+            .parse()
+            .expect("wildcard");
         let socket = UdpSocket::bind(bind).ok()?;
-        socket
-            .set_read_timeout(Some(Duration::from_secs(1)))
-            .ok()?;
+        socket.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
         let mut buf = [0u8; 512];
         for _ in 0..3 {
             socket.send_to(b"ping", to).ok()?;

@@ -296,10 +296,14 @@ impl Lab {
         let _ = fs::remove_file(&file);
         kill(Pid::from_raw(self.rvsd_pid()), Signal::SIGUSR1).expect("SIGUSR1 to rvsd");
         let mut text = String::new();
-        wait_until("rvsd to write its counters", Duration::from_secs(10), || {
-            text = fs::read_to_string(&file).unwrap_or_default();
-            !text.is_empty()
-        });
+        wait_until(
+            "rvsd to write its counters",
+            Duration::from_secs(10),
+            || {
+                text = fs::read_to_string(&file).unwrap_or_default();
+                !text.is_empty()
+            },
+        );
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("counters are JSON ({e}): {text}"))
     }
 }
@@ -352,9 +356,16 @@ impl Drop for Lab {
             let log = self.rvsd_log();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
-            eprintln!("--- rvsd log of lab {} (end) ---\n{}", self.name(), tail.join("\n"));
+            eprintln!(
+                "--- rvsd log of lab {} (end) ---\n{}",
+                self.name(),
+                tail.join("\n")
+            );
             // For a look at a failed lab before it goes: RVS_E2E_HOLD=SECONDS.
-            if let Some(secs) = std::env::var("RVS_E2E_HOLD").ok().and_then(|s| s.parse().ok()) {
+            if let Some(secs) = std::env::var("RVS_E2E_HOLD")
+                .ok()
+                .and_then(|s| s.parse().ok())
+            {
                 eprintln!("holding lab {} for {secs} s (RVS_E2E_HOLD)", self.name());
                 std::thread::sleep(Duration::from_secs(secs));
             }

@@ -111,7 +111,10 @@ pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool
         if ready() {
             return;
         }
-        assert!(Instant::now() < end, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < end,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -90,8 +90,17 @@ impl Capture {
         let mut cmd = ns_cmd(ns, "tcpdump");
         // Immediate mode: without it packets wait in the ring until a block fills or times out,
         // and the ones still waiting when tcpdump is stopped are never written.
-        cmd.args(["-i", iface, "-n", "--immediate-mode", "-U", "-Z", "root", "-w"])
-            .arg(&file);
+        cmd.args([
+            "-i",
+            iface,
+            "-n",
+            "--immediate-mode",
+            "-U",
+            "-Z",
+            "root",
+            "-w",
+        ])
+        .arg(&file);
         if let Some(d) = direction {
             cmd.args(["-Q", d]);
         }

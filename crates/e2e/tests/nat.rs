@@ -48,7 +48,10 @@ fn seed_lvs_nat_script_alternates_and_real_servers_see_the_client() {
 
     let stats = lab.service_stats("TCP", SocketAddr::new(vip, 80));
     assert_eq!(stats.conns, 8, "8 connections scheduled: {stats:?}");
-    assert!(stats.in_pkts > 0 && stats.out_pkts > 0, "NAT counts both directions: {stats:?}");
+    assert!(
+        stats.in_pkts > 0 && stats.out_pkts > 0,
+        "NAT counts both directions: {stats:?}"
+    );
 }
 
 #[test]

@@ -46,15 +46,21 @@ fn lc_sends_new_connections_to_the_less_loaded_server() {
     // Close the ones on rs2: it becomes the less loaded server.
     held.retain(|(n, _)| n == "rs1");
     let rs2 = rip(&lab, "rs2");
-    wait_until("rs2's connections to close", Duration::from_secs(10), || {
-        lab.dest_conns(rs2).0 == 0
-    });
+    wait_until(
+        "rs2's connections to close",
+        Duration::from_secs(10),
+        || lab.dest_conns(rs2).0 == 0,
+    );
     assert_eq!(lab.dest_conns(rip(&lab, "rs1")).0, 3);
     // rs1 has 3 active, rs2 none: the next three new connections all go to rs2.
     let mut fresh: Vec<KeepAlive> = Vec::new();
     for i in 0..3 {
         let mut c = KeepAlive::open(lab.client(), to);
-        assert_eq!(c.get("/"), "rs2", "new connection {i} goes to the less loaded server");
+        assert_eq!(
+            c.get("/"),
+            "rs2",
+            "new connection {i} goes to the less loaded server"
+        );
         fresh.push(c);
     }
     // The long-lived ones still work, each on its own server.
@@ -91,10 +97,15 @@ fn persistence_keeps_a_client_on_one_server() {
         servers.iter().all(|s| s == &servers[0]),
         "persistence keeps one client on one server: {servers:?}"
     );
+    // The template: the client's address with port 0, to the server it sticks to.
     let conns = lab.rvsadm(&["-L", "-n", "-c"]);
+    let template = format!("{}:0 ", lab.cip(false));
+    let server = rip(&lab, &servers[0]).to_string();
     assert!(
-        conns.lines().any(|l| l.contains("NONE")),
-        "a persistence template is listed: {conns}"
+        conns
+            .lines()
+            .any(|l| l.contains(&template) && l.contains(&server)),
+        "a persistence template for the client is listed: {conns}"
     );
 }
 
@@ -112,7 +123,16 @@ fn weight_zero_keeps_existing_connections_and_takes_no_new_ones() {
     let (mut on_rs1, mut on_rs2) = if na == "rs1" { (a, b) } else { (b, a) };
 
     let rip1 = rip(&lab, "rs1");
-    lab.rvsadm(&["-e", "-t", &to.to_string(), "-r", &rip1.to_string(), "-m", "-w", "0"]);
+    lab.rvsadm(&[
+        "-e",
+        "-t",
+        &to.to_string(),
+        "-r",
+        &rip1.to_string(),
+        "-m",
+        "-w",
+        "0",
+    ]);
     assert!(lab.rvsadm(&["-L", "-n"]).contains(&format!("-> {rip1}")));
     let servers = curl_servers(lab.client(), &url(vip, 80, "/"), 6);
     assert!(

@@ -94,11 +94,22 @@ impl Running {
 
 /// One failover: master (priority 100) on director, backup (50) on director2; returns the
 /// time from the master's end to the VIP on director2.
-fn failover(lab: &Lab, dir: &Path, sock: &Path, master: Impl, backup: Impl, planned: bool, n: usize) -> Duration {
+fn failover(
+    lab: &Lab,
+    dir: &Path,
+    sock: &Path,
+    master: Impl,
+    backup: Impl,
+    planned: bool,
+    n: usize,
+) -> Duration {
     let (vip, rs1, rs2) = (lab.vip(), lab.rip("rs1"), lab.rip("rs2"));
     let (d1, d2) = (lab.ns("director"), lab.ns("director2"));
     for ns in [&d1, &d2] {
-        let _ = ns_exec(ns, &["ip", "addr", "del", &format!("{vip}/32"), "dev", "eth0"]);
+        let _ = ns_exec(
+            ns,
+            &["ip", "addr", "del", &format!("{vip}/32"), "dev", "eth0"],
+        );
     }
     let c1 = dir.join(format!("m{n}.conf"));
     let c2 = dir.join(format!("b{n}.conf"));
@@ -106,8 +117,12 @@ fn failover(lab: &Lab, dir: &Path, sock: &Path, master: Impl, backup: Impl, plan
     std::fs::write(&c2, conf("BACKUP", 50, &vip, [&rs1, &rs2], false)).expect("conf");
     let mut b = Running::start(backup, &d2, &c2, sock, dir, &format!("b{n}"));
     let mut m = Running::start(master, &d1, &c1, sock, dir, &format!("m{n}"));
-    time_until("master", || has_addr(&d1, &vip) && m.log().contains("Entering MASTER STATE"));
-    time_until("backup", || b.log().contains("Entering BACKUP STATE") && !has_addr(&d2, &vip));
+    time_until("master", || {
+        has_addr(&d1, &vip) && m.log().contains("Entering MASTER STATE")
+    });
+    time_until("backup", || {
+        b.log().contains("Entering BACKUP STATE") && !has_addr(&d2, &vip)
+    });
     // Let a few adverts pass so the backup's timer is in its steady state.
     std::thread::sleep(Duration::from_millis(2500));
     if planned {
@@ -138,11 +153,36 @@ fn main() {
     let nosock = dir.join("none.sock");
     let mut lines = Vec::new();
     for (name, master, backup, planned) in [
-        ("takeover after SIGKILL, rvs-keepalived backup (ours master)", Impl::Ours, Impl::Ours, false),
-        ("takeover after SIGKILL, keepalived backup (keepalived master)", Impl::Debian, Impl::Debian, false),
-        ("takeover after SIGKILL, rvs-keepalived backup (keepalived master)", Impl::Debian, Impl::Ours, false),
-        ("planned stop handover, rvs-keepalived -> rvs-keepalived", Impl::Ours, Impl::Ours, true),
-        ("planned stop handover, keepalived -> keepalived", Impl::Debian, Impl::Debian, true),
+        (
+            "takeover after SIGKILL, rvs-keepalived backup (ours master)",
+            Impl::Ours,
+            Impl::Ours,
+            false,
+        ),
+        (
+            "takeover after SIGKILL, keepalived backup (keepalived master)",
+            Impl::Debian,
+            Impl::Debian,
+            false,
+        ),
+        (
+            "takeover after SIGKILL, rvs-keepalived backup (keepalived master)",
+            Impl::Debian,
+            Impl::Ours,
+            false,
+        ),
+        (
+            "planned stop handover, rvs-keepalived -> rvs-keepalived",
+            Impl::Ours,
+            Impl::Ours,
+            true,
+        ),
+        (
+            "planned stop handover, keepalived -> keepalived",
+            Impl::Debian,
+            Impl::Debian,
+            true,
+        ),
     ] {
         let v: Vec<Duration> = (0..runs)
             .map(|i| failover(&lab, dir, &nosock, master, backup, planned, i))

@@ -41,7 +41,9 @@ impl XdpEngine {
 
     /// Every counter of the data plane, summed over the workers (for SIGUSR1).
     pub fn counters(&self) -> anyhow::Result<Counters> {
-        let cores = self.dp.query(|d: &mut Director| CoreCounters::read(d), WORKER_TIMEOUT)?;
+        let cores = self
+            .dp
+            .query(|d: &mut Director| CoreCounters::read(d), WORKER_TIMEOUT)?;
         Ok(Counters::new(&self.dp.stats(), &cores))
     }
 

@@ -1,8 +1,6 @@
 //! The connection table: a slab of entries, two hash indices, a timing wheel and the
 //! eviction FIFO, with IPVS's create / packet / expire semantics.
 
-use hashbrown::HashTable;
-
 use crate::Instant;
 use crate::model::{ForwardMethod, Timeouts};
 
@@ -11,6 +9,7 @@ use super::entry::{
     CTPL_ASSURED, Conn, ConnId, ConnState, Entry, PROTO_SCTP, PROTO_TCP, flag, method_bits, pack,
     state_of,
 };
+use super::index::Index;
 use super::key::{InKey, KeyHasher, OutKey};
 use super::lru::EvictList;
 use super::params::{ConnTableConfig, InsertError, NewConn, Segment};
@@ -32,8 +31,8 @@ pub struct ConnTable {
     free_head: u32,
     live: usize,
     max: usize,
-    by_client: HashTable<u32>,
-    by_dest: HashTable<u32>,
+    by_client: Index,
+    by_dest: Index,
     pub(crate) hasher: KeyHasher,
     pub(crate) wheel: Wheel,
     evict: EvictList,
@@ -51,13 +50,14 @@ fn at(now: Instant, ms: u32) -> u32 {
 impl ConnTable {
     /// An empty table; memory is allocated as entries arrive, never beyond `max_conns`.
     pub fn new(cfg: ConnTableConfig) -> ConnTable {
+        let max = (cfg.max_conns as usize).min(NIL as usize >> 1);
         ConnTable {
             entries: Vec::new(),
             free_head: NIL,
             live: 0,
-            max: (cfg.max_conns as usize).min(NIL as usize >> 1),
-            by_client: HashTable::new(),
-            by_dest: HashTable::new(),
+            max,
+            by_client: Index::new(max),
+            by_dest: Index::new(max),
             hasher: KeyHasher::new(cfg.seed),
             wheel: Wheel::new(cfg.wheel_slots as usize, cfg.tick_ms),
             evict: EvictList::new(),
@@ -139,9 +139,9 @@ impl ConnTable {
     #[inline]
     pub fn lookup_in_hashed(&self, key: &InKey, hash: u64) -> Option<ConnId> {
         let entries = &self.entries;
-        if let Some(&i) = self
+        if let Some(i) = self
             .by_client
-            .find(hash, |&i| key.matches(&entries[i as usize]))
+            .find(hash, |i| key.matches(&entries[i as usize]))
         {
             return Some(ConnId(i));
         }
@@ -153,11 +153,11 @@ impl ConnTable {
         wild.cport = 0;
         let h = self.hasher.hash_in(&wild);
         self.by_client
-            .find(h, |&i| {
+            .find(h, |i| {
                 let e = &entries[i as usize];
                 e.has(flag::NO_CPORT) && wild.matches(e)
             })
-            .map(|&i| ConnId(i))
+            .map(ConnId)
     }
 
     /// Find the NAT connection of a real server → client reply.
@@ -171,8 +171,8 @@ impl ConnTable {
     pub fn lookup_out_hashed(&self, key: &OutKey, hash: u64) -> Option<ConnId> {
         let entries = &self.entries;
         self.by_dest
-            .find(hash, |&i| key.matches(&entries[i as usize]))
-            .map(|&i| ConnId(i))
+            .find(hash, |i| key.matches(&entries[i as usize]))
+            .map(ConnId)
     }
 
     /// Read an entry.
@@ -295,12 +295,12 @@ impl ConnTable {
         if !e.has(flag::UNHASHED) {
             let h = hs.hash_in_entry(e);
             self.by_client
-                .insert_unique(h, idx, |&i| hs.hash_in_entry(&entries[i as usize]));
+                .insert(h, idx, |i| hs.hash_in_entry(&entries[i as usize]));
         }
         if e.has(flag::OUT_HASHED) {
             let h = hs.hash_out_entry(e);
             self.by_dest
-                .insert_unique(h, idx, |&i| hs.hash_out_entry(&entries[i as usize]));
+                .insert(h, idx, |i| hs.hash_out_entry(&entries[i as usize]));
         }
         self.wheel.schedule(idx, due, now.as_millis());
         self.live += 1;
@@ -517,12 +517,11 @@ impl ConnTable {
         self.no_cport -= 1;
         let e = &self.entries[idx as usize];
         let (hs, entries) = (&self.hasher, &self.entries);
-        self.by_client
-            .insert_unique(hs.hash_in_entry(e), idx, |&i| {
-                hs.hash_in_entry(&entries[i as usize])
-            });
+        self.by_client.insert(hs.hash_in_entry(e), idx, |i| {
+            hs.hash_in_entry(&entries[i as usize])
+        });
         if e.has(flag::OUT_HASHED) {
-            self.by_dest.insert_unique(hs.hash_out_entry(e), idx, |&i| {
+            self.by_dest.insert(hs.hash_out_entry(e), idx, |i| {
                 hs.hash_out_entry(&entries[i as usize])
             });
         }
@@ -532,16 +531,10 @@ impl ConnTable {
     pub(crate) fn unhash(&mut self, idx: u32) {
         let e = &self.entries[idx as usize];
         if !e.has(flag::UNHASHED) {
-            let h = self.hasher.hash_in_entry(e);
-            if let Ok(o) = self.by_client.find_entry(h, |&i| i == idx) {
-                o.remove();
-            }
+            self.by_client.remove(self.hasher.hash_in_entry(e), idx);
         }
         if e.has(flag::OUT_HASHED) {
-            let h = self.hasher.hash_out_entry(e);
-            if let Ok(o) = self.by_dest.find_entry(h, |&i| i == idx) {
-                o.remove();
-            }
+            self.by_dest.remove(self.hasher.hash_out_entry(e), idx);
         }
     }
 

@@ -68,16 +68,34 @@ impl Director {
     /// A client packet of a known connection. `Err(dest_gone)` when the packet must be
     /// scheduled afresh instead (port reuse, or a deleted destination with
     /// expire_nodest_conn).
-    fn existing(&mut self, buf: &mut [u8], p: &Parsed, id: ConnId, seg: Segment, now: Instant) -> Result<Verdict, bool> {
-        let Some(c) = self.conns.get(id) else { return Err(false) };
+    fn existing(
+        &mut self,
+        buf: &mut [u8],
+        p: &Parsed,
+        id: ConnId,
+        seg: Segment,
+        now: Instant,
+    ) -> Result<Verdict, bool> {
+        let Some(c) = self.conns.get(id) else {
+            return Err(false);
+        };
         let dest_id = c.dest_id();
-        let target = Target { method: c.method(), daddr: c.dest_addr().ip(), dport: c.dport() };
+        let target = Target {
+            method: c.method(),
+            daddr: c.dest_addr().ip(),
+            dport: c.dport(),
+        };
         let sys = self.opts.sysctls;
         // One lookup of the destination serves the checks and the counters.
-        let Some(d) = self.st.dests.get_mut(&dest_id) else { return Err(false) };
+        let Some(d) = self.st.dests.get_mut(&dest_id) else {
+            return Err(false);
+        };
         let (available, weight_zero) = (d.available, d.config.weight == 0);
         if seg.is_new_conn() || !available {
-            let policy = ReusePolicy { conn_reuse_mode: sys.conn_reuse_mode, expire_nodest_conn: sys.expire_nodest_conn };
+            let policy = ReusePolicy {
+                conn_reuse_mode: sys.conn_reuse_mode,
+                expire_nodest_conn: sys.expire_nodest_conn,
+            };
             let st = &mut self.st;
             if self.conns.should_reschedule(id, seg, policy, weight_zero) {
                 self.conns.expire_now(id, now, &mut |d| st.apply(d));
@@ -118,7 +136,8 @@ impl Director {
         one_packet: bool,
     ) -> Verdict {
         let st = &mut self.st;
-        self.conns.on_packet(id, Direction::Input, seg, now, &mut |d| st.apply(d));
+        self.conns
+            .on_packet(id, Direction::Input, seg, now, &mut |d| st.apply(d));
         let v = self.xmit_in(buf, p, target, false);
         if one_packet {
             let st = &mut self.st;

@@ -74,8 +74,8 @@ fn dest(rip: &str, port: u16, method: ForwardMethod) -> DestConfig {
 /// | TCP 203.0.113.11:443 (sh, persistent) | TUN | 198.51.100.40 |
 /// | UDP 203.0.113.12:0 (wrr, persistent) | NAT | 198.51.100.50 |
 /// | TCP 203.0.113.13:80 (rr) | TUN | 2001:db8:1::40 |
-/// | TCP [2001:db8::10]:80 (wlc) | NAT | [2001:db8:1::20]:8080 |
-/// | UDP [2001:db8::10]:53 (rr) | TUN | 2001:db8:1::30 |
+/// | TCP `[2001:db8::10]:80` (wlc) | NAT | `[2001:db8:1::20]:8080` |
+/// | UDP `[2001:db8::10]:53` (rr) | TUN | 2001:db8:1::30 |
 pub fn sample_services() -> Vec<(ServiceConfig, Vec<DestConfig>)> {
     use ForwardMethod::{Masq, Route, Tunnel};
     vec![

@@ -35,7 +35,13 @@ pub(crate) fn addr_offset(v6: bool, side: Side) -> usize {
 /// Rewrite one end of the packet to `addr:port`, keeping every checksum valid.
 /// `addr` must have the packet's family (NAT never mixes families).
 #[inline]
-pub(crate) fn rewrite(buf: &mut [u8], p: &Parsed, side: Side, addr: IpAddr, port: u16) -> Result<(), DropReason> {
+pub(crate) fn rewrite(
+    buf: &mut [u8],
+    p: &Parsed,
+    side: Side,
+    addr: IpAddr,
+    port: u16,
+) -> Result<(), DropReason> {
     if addr.is_ipv6() != p.v6 {
         return Err(DropReason::Malformed);
     }
@@ -58,7 +64,11 @@ pub(crate) fn rewrite(buf: &mut [u8], p: &Parsed, side: Side, addr: IpAddr, port
             let c = get16(buf, p.l4 + UDP_CSUM);
             // IPv4 "no checksum" stays so; a computed 0 is sent as 0xffff.
             if c != 0 {
-                put16(buf, p.l4 + UDP_CSUM, checksum::udp_wire(apply(c, addr_delta + port_delta)));
+                put16(
+                    buf,
+                    p.l4 + UDP_CSUM,
+                    checksum::udp_wire(apply(c, addr_delta + port_delta)),
+                );
             }
         }
         ip_proto::SCTP => {}
@@ -84,7 +94,8 @@ fn swap_addr<const N: usize>(buf: &mut [u8], at: usize, new: [u8; N]) -> u64 {
     buf[at..at + N].copy_from_slice(&new);
     let mut d = 0u64;
     for i in (0..N).step_by(2) {
-        d += u64::from(!u16::from_be_bytes([old[i], old[i + 1]])) + u64::from(u16::from_be_bytes([new[i], new[i + 1]]));
+        d += u64::from(!u16::from_be_bytes([old[i], old[i + 1]]))
+            + u64::from(u16::from_be_bytes([new[i], new[i + 1]]));
     }
     d
 }
@@ -101,7 +112,14 @@ fn apply(c: u16, delta: u64) -> u16 {
 
 /// Write one address of the IP header at `l3`, patching the IPv4 header checksum.
 #[inline]
-pub(crate) fn set_ip_addr(buf: &mut [u8], l3: usize, v6: bool, side: Side, old: IpAddr, new: IpAddr) {
+pub(crate) fn set_ip_addr(
+    buf: &mut [u8],
+    l3: usize,
+    v6: bool,
+    side: Side,
+    old: IpAddr,
+    new: IpAddr,
+) {
     put_addr(buf, l3 + addr_offset(v6, side), new);
     if let (IpAddr::V4(o), IpAddr::V4(n)) = (old, new) {
         let c = checksum::update_ipv4_addr(get16(buf, l3 + 10), o, n);

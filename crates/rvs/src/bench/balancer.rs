@@ -101,7 +101,10 @@ pub fn start(ctx: &mut Ctx, path: PathKind) -> Result<Balancer> {
                 ctx.note(
                     path,
                     true,
-                    format!("(no balancer; wrk and the generator aim at rs1 {})", t.http.ip()),
+                    format!(
+                        "(no balancer; wrk and the generator aim at rs1 {})",
+                        t.http.ip()
+                    ),
                 );
             }
             Balancer::None
@@ -192,9 +195,18 @@ fn start_rvsd(ctx: &mut Ctx, path: PathKind, info: &LabInfo, first: bool) -> Res
         for rs in [rs1, rs2] {
             let real = format!("{rs}:{port}");
             config.push(
-                ["-a", proto, service.as_str(), "-r", real.as_str(), m, "-w", "1"]
-                    .map(String::from)
-                    .to_vec(),
+                [
+                    "-a",
+                    proto,
+                    service.as_str(),
+                    "-r",
+                    real.as_str(),
+                    m,
+                    "-w",
+                    "1",
+                ]
+                .map(String::from)
+                .to_vec(),
             );
         }
     }
@@ -268,7 +280,7 @@ pub fn haproxy_config(vip: &str, port: u16, rs1: &str, rs2: &str) -> String {
     format!(
         "global\n\
          \tnbthread 1\n\
-         \tmaxconn 100000\n\
+         \tmaxconn 4096\n\
          defaults\n\
          \tmode tcp\n\
          \ttimeout connect 5s\n\

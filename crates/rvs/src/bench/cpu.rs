@@ -86,8 +86,7 @@ pub fn parse_proc_stat(text: &str) -> Result<CpuSnapshot> {
 
 /// Reads /proc/stat now.
 pub fn snapshot() -> Result<CpuSnapshot> {
-    let text =
-        fs::read_to_string("/proc/stat").map_err(|e| Error::io("reading /proc/stat", e))?;
+    let text = fs::read_to_string("/proc/stat").map_err(|e| Error::io("reading /proc/stat", e))?;
     parse_proc_stat(&text)
 }
 

@@ -158,17 +158,13 @@ pub fn leftover_namespaces(prefix: &str) -> Vec<String> {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| {
-            n.strip_prefix(&own).is_some_and(|rest| {
-                ["nat-", "dr-", "tun-"]
-                    .iter()
-                    .any(|t| rest.starts_with(t))
-            })
+            n.strip_prefix(&own)
+                .is_some_and(|rest| ["nat-", "dr-", "tun-"].iter().any(|t| rest.starts_with(t)))
         })
         .collect()
 }
 
 /// Whether `exec::run` could find `program` (for a clear error before building labs).
 pub fn have(program: &str) -> bool {
-    exec::output("sh", &["-c", &format!("command -v {program}")])
-        .is_ok_and(|o| o.status.success())
+    exec::output("sh", &["-c", &format!("command -v {program}")]).is_ok_and(|o| o.status.success())
 }

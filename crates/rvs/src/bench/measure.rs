@@ -113,12 +113,7 @@ fn fail_all(run: &mut PathRun, why: &str) {
 /// One wrk run from the client, on the generator core.
 fn http(ctx: &Ctx, target: &Target, balancer: &mut Balancer, close: bool) -> Result<HttpSample> {
     let url = format!("http://{}/", target.http);
-    let args = wrk::args(
-        &url,
-        ctx.params.connections,
-        ctx.params.http_secs,
-        close,
-    );
+    let args = wrk::args(&url, ctx.params.connections, ctx.params.http_secs, close);
     let place = Placement::at(&target.client_ns, ctx.params.gen_core);
     let timeout = Duration::from_secs(ctx.params.http_secs + 15);
     let before = cpu::snapshot()?;

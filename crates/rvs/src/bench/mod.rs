@@ -341,7 +341,10 @@ mod tests {
     fn defaults_follow_the_issue_and_the_estimate_is_bounded() {
         let cli = Cli::parse_from(["rvs"]);
         let a = cli.bench;
-        assert_eq!((a.reps, a.duration, a.connections, a.udp_size), (3, 10, 50, 64));
+        assert_eq!(
+            (a.reps, a.duration, a.connections, a.udp_size),
+            (3, 10, 50, 64)
+        );
         let all = paths::selected(&a.only);
         let est = estimate_secs(&a, &all);
         assert!(est > 3.0 * 8.0 * 20.0 && est < 30.0 * 60.0, "{est}");

@@ -267,7 +267,16 @@ mod tests {
         assert_eq!(prog, "ip");
         assert_eq!(
             args,
-            ["netns", "exec", "b-nat-client", "taskset", "-c", "0", "wrk", "-t1"]
+            [
+                "netns",
+                "exec",
+                "b-nat-client",
+                "taskset",
+                "-c",
+                "0",
+                "wrk",
+                "-t1"
+            ]
         );
         let (prog, args) = Placement::default().command("nft", &["-f".into()]);
         assert_eq!((prog.as_str(), args), ("nft", vec!["-f".to_string()]));

@@ -329,7 +329,10 @@ mod tests {
     fn splice_replaces_only_between_the_markers() {
         let doc = format!("# B\n\ncore figures\n\n{BEGIN}\nold\n{END}\n\ntail\n");
         let out = splice(&doc, "new");
-        assert_eq!(out, format!("# B\n\ncore figures\n\n{BEGIN}\nnew\n{END}\n\ntail\n"));
+        assert_eq!(
+            out,
+            format!("# B\n\ncore figures\n\n{BEGIN}\nnew\n{END}\n\ntail\n")
+        );
         assert_eq!(splice(&out, "new"), out, "idempotent");
     }
 

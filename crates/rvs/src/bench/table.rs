@@ -126,7 +126,11 @@ mod tests {
         assert_eq!(lines[1], "| -------- | -----: |");
         assert_eq!(lines[2], "| direct   | 116.0k |");
         assert_eq!(lines[3], "| nft-dnat |        |");
-        assert!(lines.iter().all(|l| l.chars().count() == lines[0].chars().count()));
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.chars().count() == lines[0].chars().count())
+        );
     }
 
     #[test]

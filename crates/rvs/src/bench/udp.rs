@@ -140,14 +140,7 @@ pub fn blast(args: &BlastArgs) -> Result<BlastReport> {
     let mut sent: u64 = 0;
     let mut now = start;
     while now < deadline {
-        match sendmmsg(
-            fd,
-            &mut headers,
-            &iovs,
-            &addrs,
-            no_cmsgs,
-            MsgFlags::empty(),
-        ) {
+        match sendmmsg(fd, &mut headers, &iovs, &addrs, no_cmsgs, MsgFlags::empty()) {
             Ok(done) => sent += done.count() as u64,
             // Full queues and ICMP errors from an earlier datagram are part of the test, not
             // the end of it: the sink's count says what got through.
@@ -217,13 +210,7 @@ pub fn sink(args: &SinkArgs) -> Result<SinkReport> {
             .iter_mut()
             .map(|b| [IoSliceMut::new(&mut b[..])])
             .collect();
-        match recvmmsg(
-            fd,
-            &mut headers,
-            &mut iovs,
-            MsgFlags::MSG_WAITFORONE,
-            None,
-        ) {
+        match recvmmsg(fd, &mut headers, &mut iovs, MsgFlags::MSG_WAITFORONE, None) {
             Ok(msgs) => {
                 for m in msgs {
                     report.received += 1;

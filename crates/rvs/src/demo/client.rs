@@ -6,8 +6,8 @@
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -118,7 +118,10 @@ impl Batch {
 
     /// The first error, for the narration.
     pub fn first_error(&self) -> Option<&str> {
-        self.answers.iter().find_map(|a| a.as_ref().err()).map(String::as_str)
+        self.answers
+            .iter()
+            .find_map(|a| a.as_ref().err())
+            .map(String::as_str)
     }
 }
 
@@ -144,7 +147,11 @@ pub fn batch(
             if answer.is_ok() && began.elapsed() > Duration::from_millis(900) {
                 b.slow += 1;
             }
-            failed_in_a_row = if answer.is_ok() { 0 } else { failed_in_a_row + 1 };
+            failed_in_a_row = if answer.is_ok() {
+                0
+            } else {
+                failed_in_a_row + 1
+            };
             b.answers.push(answer);
             if failed_in_a_row >= GIVE_UP_AFTER {
                 b.gave_up = true;
@@ -252,7 +259,11 @@ mod tests {
     fn probe(base: Instant, ms: u64, ok: bool) -> Probe {
         Probe {
             at: base + Duration::from_millis(ms),
-            answer: if ok { Ok("rs1".into()) } else { Err("timed out".into()) },
+            answer: if ok {
+                Ok("rs1".into())
+            } else {
+                Err("timed out".into())
+            },
         }
     }
 

@@ -98,7 +98,10 @@ mod tests {
             interface: "eth0",
             vip: Ipv4Addr::new(198, 51, 100, 10),
             port: 80,
-            real_servers: &[Ipv4Addr::new(198, 51, 100, 11), Ipv4Addr::new(198, 51, 100, 12)],
+            real_servers: &[
+                Ipv4Addr::new(198, 51, 100, 11),
+                Ipv4Addr::new(198, 51, 100, 12),
+            ],
         }
         .render()
     }

@@ -106,8 +106,7 @@ pub fn run(opts: &Options) -> Result<()> {
     };
     if !nix::unistd::geteuid().is_root() {
         return Err(Error::Invalid(
-            "rvs demo builds network namespaces and attaches XDP programs: run it as root"
-                .into(),
+            "rvs demo builds network namespaces and attaches XDP programs: run it as root".into(),
         ));
     }
     crate::lab::validate_name(&format!("{}-sched", opts.prefix))?;
@@ -132,13 +131,18 @@ pub fn run(opts: &Options) -> Result<()> {
             Err(Abort::Interrupted) => interrupted = true,
         }
         if interrupted || !opts.keep {
-            demo.n.progress("removing the lab: daemons stopped by PID, namespaces deleted");
+            demo.n
+                .progress("removing the lab: daemons stopped by PID, namespaces deleted");
             for problem in demo.s.teardown() {
                 demo.n.abort(&format!("clean-up: {problem}"));
             }
         }
         let took = demo.n.elapsed() - began;
-        results.push((i, def.title, demo.n.failures().to_vec(), took));
+        let mut failures = demo.n.failures().to_vec();
+        if interrupted {
+            failures.push("interrupted before the end of the step".into());
+        }
+        results.push((i, def.title, failures, took));
         if interrupted {
             break;
         }

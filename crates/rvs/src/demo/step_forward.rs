@@ -4,12 +4,12 @@
 use std::net::IpAddr;
 use std::path::Path;
 
+use super::Demo;
 use super::client;
 use super::director::Director;
 use super::session::{Abort, Step};
 use super::split::alternates;
 use super::table::{self, Counters};
-use super::Demo;
 use crate::lab::{LabInfo, Topology};
 
 /// Requests per forwarding method.
@@ -51,7 +51,10 @@ pub fn dr_and_tun(d: &mut Demo) -> Step {
 fn bypass_checks(d: &mut Demo, c: &Counters) {
     d.n.check(
         c.in_pkts > 0,
-        &format!("InPkts = {}: the requests went through the director", c.in_pkts),
+        &format!(
+            "InPkts = {}: the requests went through the director",
+            c.in_pkts
+        ),
     );
     d.n.check(
         c.out_pkts == 0,
@@ -87,9 +90,8 @@ fn method(d: &mut Demo, topology: Topology, tag: &str, flag: &str) -> Step<Count
     director.rvsadm(&d.n, &["-L", "-n"])?;
     requests(d, &info, IpAddr::V4(vip), REQUESTS, &director)?;
     let stats = director.rvsadm(&d.n, &["-L", "-n", "--stats"])?;
-    table::service_stats(&stats, &service).ok_or_else(|| {
-        Abort::Failed(format!("no line for service {service} in rvsadm --stats"))
-    })
+    table::service_stats(&stats, &service)
+        .ok_or_else(|| Abort::Failed(format!("no line for service {service} in rvsadm --stats")))
 }
 
 /// One sentence on the lab's shape and addresses.

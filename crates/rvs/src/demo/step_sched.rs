@@ -24,7 +24,10 @@ const SCHEDULERS: [(&str, &str); 5] = [
         "lc",
         "least connections: the server with the fewest (active × 256 + inactive)",
     ),
-    ("sh", "source hashing: the client's address picks the server"),
+    (
+        "sh",
+        "source hashing: the client's address picks the server",
+    ),
     (
         "mh",
         "Maglev hashing: a consistent-hash table (4093 slots) looked up by client address",
@@ -65,7 +68,10 @@ pub fn run(d: &mut Demo) -> Step {
         // wrr gets 3:1; the others go back to equal weights.
         let w1 = if sched == "wrr" { "3" } else { "1" };
         if sched == "wrr" || sched == "lc" {
-            director.rvsadm(&d.n, &["-e", "-t", &service, "-r", &rips[0], "-m", "-w", w1])?;
+            director.rvsadm(
+                &d.n,
+                &["-e", "-t", &service, "-r", &rips[0], "-m", "-w", w1],
+            )?;
         }
         let lc_start = if sched == "lc" {
             let listing = director.rvsadm(&d.n, &["-L", "-n"])?;
