@@ -36,6 +36,9 @@ impl core::ops::Add<Duration> for Instant {
 
     /// This instant plus `d` (saturating; sub-millisecond parts are dropped).
     fn add(self, d: Duration) -> Instant {
-        Instant(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+        Instant(
+            self.0
+                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
     }
 }
