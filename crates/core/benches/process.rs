@@ -9,6 +9,18 @@
 //!   table stays at a steady size).
 //!
 //! Run: `cargo bench -p rvs-core --bench process`.
+//!
+//! Instruction counts (stable on a loaded machine): set `RVS_PROCESS_COUNT` to one of
+//! `nat_in`, `nat_out`, `dr`, `tun` (10 000 live connections; `…@1m` for 1 000 000) or
+//! `new:<scheduler>` and run the bench binary under callgrind, collecting only inside the
+//! measured calls:
+//!
+//! ```text
+//! RVS_PROCESS_COUNT=nat_in valgrind --tool=callgrind --collect-atstart=no \
+//!     --toggle-collect='*process_one*' target/release/deps/process-HASH
+//! ```
+//!
+//! It processes [`COUNT_PACKETS`] packets; instructions per packet = total Ir / that number.
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
@@ -228,30 +240,37 @@ fn established_1m(c: &mut Criterion) {
     bench_established(c, 1_000_000, "1m");
 }
 
+/// A UDP one-packet service with 64 NAT destinations scheduled by `sched`, and 4096 frames
+/// of distinct clients.
+fn new_conn_setup(sched: &str) -> (Director, Vec<Vec<u8>>) {
+    let mut cfg = Config::new();
+    let s = svc(Protocol::Udp, VIP_NAT.to_be_bytes(), 53, sched, true);
+    let k = s.key;
+    cfg.add_service(s).unwrap();
+    for i in 0..64u32 {
+        cfg.add_dest(
+            &k,
+            dest(RIP + i, 5353, ForwardMethod::Masq, 1 + (i % 5) as i32),
+        )
+        .unwrap();
+    }
+    let mut d = Director::new(DirectorOptions {
+        seed: 9,
+        max_conns: 1 << 16,
+        ..Default::default()
+    });
+    d.set_snapshot(cfg.snapshot());
+    let frames: Vec<Vec<u8>> = (0..4096u32)
+        .map(|i| frame(0x0A00_0000 + i * 7, 1024 + i as u16, VIP_NAT, 53, false))
+        .collect();
+    (d, frames)
+}
+
 fn new_connection(c: &mut Criterion) {
     let mut g = c.benchmark_group("new_conn_64_dests");
     let mut buf = vec![0u8; HEADROOM + 256];
     for name in rvs_core::sched::NAMES {
-        let mut cfg = Config::new();
-        let s = svc(Protocol::Udp, VIP_NAT.to_be_bytes(), 53, name, true);
-        let k = s.key;
-        cfg.add_service(s).unwrap();
-        for i in 0..64u32 {
-            cfg.add_dest(
-                &k,
-                dest(RIP + i, 5353, ForwardMethod::Masq, 1 + (i % 5) as i32),
-            )
-            .unwrap();
-        }
-        let mut d = Director::new(DirectorOptions {
-            seed: 9,
-            max_conns: 1 << 16,
-            ..Default::default()
-        });
-        d.set_snapshot(cfg.snapshot());
-        let frames: Vec<Vec<u8>> = (0..4096u32)
-            .map(|i| frame(0x0A00_0000 + i * 7, 1024 + i as u16, VIP_NAT, 53, false))
-            .collect();
+        let (mut d, frames) = new_conn_setup(name);
         let now = Instant::from_secs(1);
         let mut i = 0;
         g.bench_function(name, |b| {
@@ -268,9 +287,57 @@ fn new_connection(c: &mut Criterion) {
     g.finish();
 }
 
+/// Packets processed in `RVS_PROCESS_COUNT` mode.
+const COUNT_PACKETS: usize = 100_000;
+
+/// The measured call, kept out of line so callgrind can collect exactly it.
+#[inline(never)]
+fn process_one(d: &mut Director, buf: &mut [u8], len: usize, now: Instant) -> Verdict {
+    d.process(buf, HEADROOM, len, now)
+}
+
+/// `RVS_PROCESS_COUNT` mode: process [`COUNT_PACKETS`] packets of one kind, no timing.
+fn count_mode(what: &str) {
+    let mut buf = vec![0u8; HEADROOM + 256];
+    let (mut d, frames, now) = if let Some(sched) = what.strip_prefix("new:") {
+        let (d, frames) = new_conn_setup(sched);
+        (d, frames, Instant::from_secs(1))
+    } else {
+        let (kind, n) = match what.split_once('@') {
+            Some((k, "1m")) => (k, 1_000_000),
+            _ => (what, 10_000),
+        };
+        let s = setup(n);
+        let frames = match kind {
+            "nat_in" => s.nat_in,
+            "nat_out" => s.nat_out,
+            "dr" => s.dr,
+            "tun" => s.tun,
+            _ => panic!("RVS_PROCESS_COUNT: unknown kind {kind}"),
+        };
+        (s.director, frames, Instant::from_secs(2))
+    };
+    let mut forwarded = 0usize;
+    for i in 0..COUNT_PACKETS {
+        let f = &frames[i % frames.len()];
+        buf[HEADROOM..HEADROOM + f.len()].copy_from_slice(f);
+        let v = process_one(&mut d, &mut buf, f.len(), now);
+        forwarded += usize::from(matches!(v, Verdict::Forward { .. }));
+    }
+    assert_eq!(forwarded, COUNT_PACKETS, "every packet must be forwarded");
+    println!("{what}: {COUNT_PACKETS} packets");
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(2)).warm_up_time(std::time::Duration::from_millis(500));
     targets = established_10k, established_1m, new_connection
 }
-criterion_main!(benches);
+fn main() {
+    if let Ok(what) = std::env::var("RVS_PROCESS_COUNT") {
+        count_mode(&what);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -2,7 +2,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
-use std::process::Command;
 use std::time::Duration;
 
 use crate::{in_netns, ns_cmd, run};
@@ -72,6 +71,31 @@ pub fn curl(ns: &str, url: &str) -> Response {
     let r = try_curl(ns, url).unwrap_or_else(|| panic!("curl {url} from {ns} failed"));
     assert_eq!(r.status, 200, "curl {url}: {r:?}");
     r
+}
+
+/// The body of `url` fetched with curl from `ns` (20 s limit); panics unless it succeeds.
+pub fn curl_body(ns: &str, url: &str) -> Vec<u8> {
+    let out = run(ns_cmd(ns, "curl").args(["-sS", "-g", "-f", "-m", "20", "-o", "-", url]));
+    assert!(
+        out.status.success(),
+        "curl {url} from {ns}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `curl -T FILE URL` (an HTTP PUT) from `ns`; panics unless it succeeds.
+pub fn curl_put(ns: &str, url: &str, file: &std::path::Path) {
+    let out = run(ns_cmd(ns, "curl")
+        .args(["-sS", "-g", "-f", "-m", "20", "-o", "/dev/null", "-T"])
+        .arg(file)
+        .arg(url));
+    assert!(
+        out.status.success(),
+        "curl -T {} {url} from {ns}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The servers answering `n` curls of `url` in order (`rs1`, `rs2`, ...).
@@ -235,14 +259,6 @@ pub fn wrk(ns: &str, url: &str, seconds: u32, conns: u32) -> WrkReport {
         String::from_utf8_lossy(&out.stderr)
     );
     parse_wrk(&text).unwrap_or_else(|| panic!("unexpected wrk output:\n{text}"))
-}
-
-/// Whether `cmd` is installed (for a clear message when a peer is missing).
-pub fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 #[cfg(test)]

@@ -7,6 +7,10 @@
 //!
 //! The binaries are taken from the target directory next to the test executable
 //! (`target/<profile>/rvsd`, `rvsadm`, `rvs`): build them first with `cargo build --bins`.
+//!
+//! Root only (they skip with a message otherwise, and fail when CI=true or
+//! RVS_REQUIRE_ROOT_TESTS=1). `RVS_E2E_LOG=debug` raises rvsd's log level (its log is printed
+//! when a test fails); `RVS_E2E_HOLD=SECONDS` keeps a failed test's lab that long to look at.
 
 pub mod client;
 pub mod frames;

@@ -14,10 +14,17 @@ use nix::unistd::Pid;
 
 use crate::{in_netns, ns_cmd, run_ok, wait_until};
 
-/// An nginx answering `200 "<name>\n"` on one port, in one namespace.
+/// The body nginx serves at `/big.bin`: 2 MiB of a counting pattern (many full-sized
+/// segments, so a mangled, lost or reordered one shows).
+pub fn big_body() -> Vec<u8> {
+    (0..2u32 << 20).map(|i| (i % 251) as u8).collect()
+}
+
+/// An nginx answering `200 "<name>\n"` on one port, serving `/big.bin` ([`big_body`]) and
+/// storing `PUT /up/NAME` in [`Nginx::uploads`], in one namespace.
 pub struct Nginx {
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Nginx {
@@ -26,6 +33,8 @@ impl Nginx {
     pub fn start(ns: &str, name: &str, port: u16) -> Nginx {
         let dir = tempfile::tempdir().expect("nginx prefix directory");
         let conf = dir.path().join("nginx.conf");
+        fs::write(dir.path().join("big.bin"), big_body()).expect("write big.bin");
+        fs::create_dir_all(dir.path().join("up")).expect("create up/");
         // One process (no master/worker split) so killing the PID stops it all.
         fs::write(
             &conf,
@@ -33,8 +42,12 @@ impl Nginx {
                 "daemon off;\nmaster_process off;\npid {pid};\nerror_log stderr;\n\
                  events {{ worker_connections 1024; }}\n\
                  http {{\n  access_log off;\n  server {{\n    listen {port};\n    listen [::]:{port};\n\
-                 \x20   keepalive_requests 1000000;\n    return 200 \"{name}\\n\";\n  }}\n}}\n",
-                pid = dir.path().join("nginx.pid").display()
+                 \x20   keepalive_requests 1000000;\n    root {root};\n\
+                 \x20   location = /big.bin {{ }}\n\
+                 \x20   location /up/ {{ dav_methods PUT; client_max_body_size 16m; }}\n    location / {{ return 200 \"{name}\\n\"; }}\n\
+                 \x20 }}\n}}\n",
+                pid = dir.path().join("nginx.pid").display(),
+                root = dir.path().display(),
             ),
         )
         .expect("write nginx.conf");
@@ -49,7 +62,7 @@ impl Nginx {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn nginx");
-        let mut nginx = Nginx { child, _dir: dir };
+        let mut nginx = Nginx { child, dir };
         let ns_owned = ns.to_string();
         wait_until("nginx to listen", Duration::from_secs(10), || {
             if let Ok(Some(status)) = nginx.child.try_wait() {
@@ -61,6 +74,13 @@ impl Nginx {
             })
         });
         nginx
+    }
+}
+
+impl Nginx {
+    /// Where `PUT /up/NAME` lands.
+    pub fn uploads(&self) -> PathBuf {
+        self.dir.path().join("up")
     }
 }
 

@@ -5,11 +5,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use rvs_e2e::client::{assert_alternates, curl_servers, url, wrk};
-use rvs_e2e::peers::Capture;
+use rvs_e2e::client::{assert_alternates, curl_body, curl_put, curl_servers, url, wrk};
+use rvs_e2e::peers::{Capture, Nginx, big_body};
 use rvs_e2e::{Lab, root_or_skip};
 
-/// Configures `VIP:80 rr` with both real servers forwarded by `method` (`-g`, `-i`, `-m`).
+/// The seed's director script (lvs_dr.sh, §10, with `-g` where the article has a stray
+/// `-m`), with the lab's addresses and `method` (`-g`, `-i`, `-m`); the lab already holds
+/// the VIP on `eth0:0` with its host route.
 fn http_service(lab: &Lab, v6: bool, method: &str) -> IpAddr {
     let (vip, rip1, rip2) = (lab.vip(v6), lab.rip(1, v6), lab.rip(2, v6));
     let (svc, r1, r2) = (
@@ -18,7 +20,9 @@ fn http_service(lab: &Lab, v6: bool, method: &str) -> IpAddr {
         SocketAddr::new(rip2, 80),
     );
     lab.director_sh(&format!(
-        "$IPVSADM -A -t {svc} -s rr\n\
+        "echo 1 > /proc/sys/net/ipv4/ip_forward\n\
+         $IPVSADM -C\n\
+         $IPVSADM -A -t {svc} -s wrr\n\
          $IPVSADM -a -t {svc} -r {r1} {method} -w 1\n\
          $IPVSADM -a -t {svc} -r {r2} {method} -w 1\n"
     ));
@@ -119,10 +123,132 @@ fn dr_wrk_through_the_vip_has_no_errors() {
     lab.start_rvsd();
     let vip = http_service(&lab, false, "-g");
     let report = wrk(lab.client(), &url(vip, 80, "/"), 10, 50);
+    eprintln!("{}", report.text);
     assert!(report.requests > 0, "{}", report.text);
     assert_eq!(report.socket_errors, 0, "{}", report.text);
     assert_eq!(report.non_2xx, 0, "{}", report.text);
     let stats = lab.service_stats("TCP", SocketAddr::new(vip, 80));
     assert_eq!(stats.out_pkts, 0, "{stats:?}");
     assert!(lab.rvsd_running(), "rvsd survived the load");
+}
+
+#[test]
+fn tun_ipv6_replies_bypass_the_director() {
+    if root_or_skip("tun_ipv6_replies_bypass_the_director") {
+        replies_bypass_the_director("tun", "tun6", true, "-i");
+    }
+}
+
+#[test]
+fn dr_udp_service_answers_from_both_real_servers_via_the_vip() {
+    if !root_or_skip("dr_udp_service_answers_from_both_real_servers_via_the_vip") {
+        return;
+    }
+    let mut lab = Lab::up("dr", "drudp", true);
+    lab.start_rvsd();
+    for v6 in [false, true] {
+        let (vip, rip1, rip2) = (lab.vip(v6), lab.rip(1, v6), lab.rip(2, v6));
+        let (svc, r1, r2) = (
+            SocketAddr::new(vip, 7),
+            SocketAddr::new(rip1, 7),
+            SocketAddr::new(rip2, 7),
+        );
+        lab.director_sh(&format!(
+            "$IPVSADM -A -u {svc} -s rr\n\
+             $IPVSADM -a -u {svc} -r {r1} -g\n\
+             $IPVSADM -a -u {svc} -r {r2} -g\n"
+        ));
+        // The answer must come from the VIP (udp_ask checks the source).
+        let answers: Vec<String> = (0..4)
+            .map(|_| rvs_e2e::client::udp_ask(lab.client(), svc).expect("a UDP answer"))
+            .collect();
+        assert_alternates(&answers, ["rs1", "rs2"]);
+        let stats = lab.service_stats("UDP", svc);
+        assert_eq!((stats.conns, stats.out_pkts), (4, 0), "{stats:?}");
+    }
+}
+
+/// 2 MiB downloads and uploads through `VIP:8080` → nginx on `RIP:8080`: full-sized segments
+/// every one, and for TUN the path MTU shrinks by the tunnel header (the director answers
+/// "fragmentation needed" and the client adapts).
+fn large_transfers_arrive_intact(topology: &str, tag: &str, v6: bool, method: &str) {
+    let mut lab = Lab::up(topology, tag, v6);
+    let n1 = Nginx::start(lab.rs(1), "rs1-nginx", 8080);
+    let n2 = Nginx::start(lab.rs(2), "rs2-nginx", 8080);
+    lab.start_rvsd();
+    let (vip, rip1, rip2) = (lab.vip(v6), lab.rip(1, v6), lab.rip(2, v6));
+    let (svc, r1, r2) = (
+        SocketAddr::new(vip, 8080),
+        SocketAddr::new(rip1, 8080),
+        SocketAddr::new(rip2, 8080),
+    );
+    lab.director_sh(&format!(
+        "$IPVSADM -A -t {svc} -s rr\n\
+         $IPVSADM -a -t {svc} -r {r1} {method}\n\
+         $IPVSADM -a -t {svc} -r {r2} {method}\n"
+    ));
+    let servers = curl_servers(lab.client(), &url(vip, 8080, "/"), 4);
+    assert_alternates(&servers, ["rs1-nginx", "rs2-nginx"]);
+    let big = big_body();
+    for _ in 0..2 {
+        let body = curl_body(lab.client(), &url(vip, 8080, "/big.bin"));
+        assert!(
+            body == big,
+            "big.bin arrived changed ({} bytes)",
+            body.len()
+        );
+    }
+    // Uploads: the direction that passes the director (and, for TUN, the tunnel).
+    let file = lab.path("upload.bin");
+    std::fs::write(&file, &big).expect("write upload.bin");
+    for i in 0..2 {
+        curl_put(
+            lab.client(),
+            &url(vip, 8080, &format!("/up/u{i}.bin")),
+            &file,
+        );
+    }
+    for (n, name) in [(&n1, "rs1"), (&n2, "rs2")] {
+        let stored: Vec<_> = std::fs::read_dir(n.uploads())
+            .expect("uploads")
+            .map(|e| std::fs::read(e.expect("entry").path()).expect("read upload"))
+            .collect();
+        assert_eq!(stored.len(), 1, "{name} got one upload (rr)");
+        assert!(stored[0] == big, "the upload to {name} arrived changed");
+    }
+    if topology == "tun" {
+        // Full-sized segments plus the tunnel header exceed the MTU: the director dropped
+        // them with "fragmentation needed" and the client's smaller segments then got through.
+        let c = lab.counters();
+        assert!(c["drops"]["too_big"].as_u64() > Some(0), "{c}");
+        assert!(c["icmp_sent"].as_u64() > Some(0), "{c}");
+    }
+}
+
+#[test]
+fn dr_large_transfers_to_nginx_arrive_intact() {
+    if root_or_skip("dr_large_transfers_to_nginx_arrive_intact") {
+        large_transfers_arrive_intact("dr", "drbig", false, "-g");
+    }
+}
+
+#[test]
+fn tun_large_transfers_to_nginx_arrive_intact() {
+    if root_or_skip("tun_large_transfers_to_nginx_arrive_intact") {
+        large_transfers_arrive_intact("tun", "tunbig", false, "-i");
+    }
+}
+
+#[test]
+fn nat_ipv6_large_transfers_to_nginx_arrive_intact() {
+    if root_or_skip("nat_ipv6_large_transfers_to_nginx_arrive_intact") {
+        large_transfers_arrive_intact("nat", "natbig6", true, "-m");
+    }
+}
+
+#[test]
+fn tun_ipv6_large_transfers_to_nginx_arrive_intact() {
+    if root_or_skip("tun_ipv6_large_transfers_to_nginx_arrive_intact") {
+        large_transfers_arrive_intact("tun", "tunbig6", true, "-i");
+    }
 }

@@ -5,8 +5,8 @@
 
 use std::net::SocketAddr;
 
-use rvs_e2e::client::{assert_alternates, curl, curl_servers, udp_ask, url, wrk};
-use rvs_e2e::peers::Nginx;
+use rvs_e2e::client::{assert_alternates, curl, curl_body, curl_servers, udp_ask, url, wrk};
+use rvs_e2e::peers::{Nginx, big_body};
 use rvs_e2e::{Lab, root_or_skip};
 
 #[test]
@@ -71,6 +71,16 @@ fn port_mapping_reaches_nginx_on_8080() {
     ));
     let servers = curl_servers(lab.client(), &url(vip, 80, "/"), 6);
     assert_alternates(&servers, ["rs1-nginx", "rs2-nginx"]);
+    // 2 MiB from each server: every segment rewritten and in order.
+    let big = big_body();
+    for _ in 0..2 {
+        let body = curl_body(lab.client(), &url(vip, 80, "/big.bin"));
+        assert!(
+            body == big,
+            "big.bin arrived changed ({} bytes)",
+            body.len()
+        );
+    }
 }
 
 #[test]
@@ -107,6 +117,7 @@ fn wrk_through_the_vip_has_no_errors() {
          $IPVSADM -a -t {vip}:80 -r {rip2}:80 -m\n"
     ));
     let report = wrk(lab.client(), &url(vip, 80, "/"), 10, 50);
+    eprintln!("{}", report.text);
     assert!(report.requests > 0, "{}", report.text);
     assert_eq!(report.socket_errors, 0, "{}", report.text);
     assert_eq!(report.non_2xx, 0, "{}", report.text);

@@ -36,9 +36,13 @@ pub fn root_or_skip(test: &str) -> bool {
     false
 }
 
-/// Another binary of the workspace, built next to ours by `cargo build --bins`.
+/// Another binary of the workspace, built next to ours by `cargo build --bins` (or in
+/// `$RVS_BIN_DIR`, e.g. for the release-built bench with debug-built peers).
 pub fn bin(name: &str) -> PathBuf {
-    let p = Path::new(KEEPALIVED).with_file_name(name);
+    let p = match std::env::var_os("RVS_BIN_DIR") {
+        Some(d) => Path::new(&d).join(name),
+        None => Path::new(KEEPALIVED).with_file_name(name),
+    };
     assert!(
         p.exists(),
         "{} missing: run `cargo build --workspace --bins` first",

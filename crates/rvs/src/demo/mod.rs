@@ -176,7 +176,7 @@ fn intro(n: &Narrator, opts: &Options) {
     n.say("rvs-keepalived), sends real requests and shows what they print.");
     n.say("Every ✔ is a check that held; a ✘ makes the demo fail. Ctrl-C removes everything.");
     if opts.step.is_none() {
-        n.say("Four steps; about a minute in all.");
+        n.say("Four steps; about half a minute in all.");
     }
 }
 

@@ -215,6 +215,14 @@ impl Session {
     }
 }
 
+impl Drop for Session {
+    /// The safety net for a panic inside a step: nothing the demo started outlives it
+    /// (after `keep` and `teardown` there is nothing left to remove).
+    fn drop(&mut self) {
+        let _ = self.teardown();
+    }
+}
+
 /// Stops a daemon: `first` (SIGTERM by default), then SIGKILL after a grace period.
 fn stop(d: &mut Daemon, first: Option<Signal>) -> Option<String> {
     let pid = Pid::from_raw(d.child.id() as i32);

@@ -93,6 +93,8 @@ pub fn run(d: &mut Demo) -> Step {
         "director is MASTER and holds {vip}, {:.1}s after its rvs-keepalived started",
         master.started.elapsed().as_secs_f64()
     ));
+    d.n.say("(as with keepalived, a MASTER below priority 255 first listens for three");
+    d.n.say("advertisement intervals before it takes the VIP)");
     show_vip(d, &master.director)?;
     let pool = |n: &Node| {
         n.director
@@ -119,7 +121,7 @@ pub fn run(d: &mut Demo) -> Step {
         .ok_or_else(|| Abort::Failed("rs1's server PID file is missing".into()))?;
     d.n.command(
         "rs1",
-        "systemctl stop nginx   # here: the built-in server is stopped",
+        &format!("kill {rs1_pid}   # its web server (on a real host: systemctl stop nginx)"),
     );
     state::stop(rs1_pid)?;
     let gone = d.s.wait_for(LIMIT, || {
@@ -141,7 +143,10 @@ pub fn run(d: &mut Demo) -> Step {
     // It starts again: the pool grows.
     println!();
     d.n.say("rs1's web server starts again; the next check succeeds and rs1 is back:");
-    d.n.command("rs1", "systemctl start nginx");
+    d.n.command(
+        "rs1",
+        "rvs serve --name rs1 --http 0.0.0.0:80 --udp-echo 0.0.0.0:7 &   # systemctl start nginx",
+    );
     restart_rs1(&info, &dir)?;
     let back = d.s.wait_for(LIMIT, || pool(&master).len() == 2)?;
     d.n.check(
@@ -187,15 +192,16 @@ pub fn run(d: &mut Demo) -> Step {
             secs(moved)
         ),
     );
-    // has_vip is polled every 100 ms: the VIP arrived at most that long before we saw it.
+    // has_vip is polled: the VIP arrived a little before we saw it.
     let moved_at = moved.map(|t| died + t);
     let _ = d.s.wait_for(LIMIT, || prober.answered_after(died))?;
     let probes = prober.finish();
     match client::gap(&probes, died) {
         Some((gap, failed)) => {
             d.n.check(true, &format!(
-                "the service answered again: the client saw no answer for {:.1}s ({failed} requests failed)",
-                gap.as_secs_f64()
+                "the service answered again: the client saw no answer for {:.1}s ({failed} {} failed)",
+                gap.as_secs_f64(),
+                if failed == 1 { "request" } else { "requests" }
             ));
         }
         None => {
@@ -212,7 +218,8 @@ pub fn run(d: &mut Demo) -> Step {
         .map(|p| p.at);
     if let (Some(first), Some(moved_at)) = (first, moved_at) {
         let early = moved_at.saturating_duration_since(first);
-        let ok = early <= Duration::from_millis(200);
+        // Generous: the VIP check is polled; the fault this catches shows as whole seconds.
+        let ok = early <= Duration::from_secs(1);
         d.n.check(
             ok,
             "no answer came through director2 before it held the VIP (it is still the BACKUP then)",
