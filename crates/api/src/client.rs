@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::PROTOCOL_VERSION;
+use crate::counters::DataplaneCounters;
 use crate::entries::{ConnEntry, DaemonState, Info, ServiceEntry, SyncDaemon};
 use crate::error::ApiError;
 use crate::op::{Mutation, Op, Query};
@@ -214,6 +215,11 @@ impl<T: Transport> Client<T> {
     /// `stop_daemon`.
     pub fn stop_daemon(&mut self, state: DaemonState) -> Result<(), ClientError> {
         self.call(&Op::Query(Query::StopDaemon { state })).map(drop)
+    }
+
+    /// `counters`: the data plane's counters.
+    pub fn counters(&mut self) -> Result<DataplaneCounters, ClientError> {
+        self.call_as(Op::Query(Query::Counters))
     }
 }
 

@@ -9,7 +9,8 @@
 //! ```
 //!
 //! The operations mirror IPVS's control interface one to one ([`Op`]); `apply` runs a list of
-//! changes all-or-nothing. The full description is `docs/api.md`.
+//! changes all-or-nothing; `counters` adds the data plane's own counters
+//! ([`DataplaneCounters`]). The full description is `docs/api.md`.
 //!
 //! - [`Client`]: the blocking client (over [`UnixTransport`], or any [`Transport`]).
 //! - [`Backend`] and [`handle_line`]: the server side; rvsd implements `Backend` and feeds each
@@ -18,6 +19,7 @@
 //!   tests of clients.
 
 mod client;
+mod counters;
 mod entries;
 mod error;
 #[cfg(feature = "memory")]
@@ -28,6 +30,7 @@ mod transport;
 mod validate;
 
 pub use client::{Client, ClientError};
+pub use counters::{DataplaneCounters, SteerCounters, TableCounters, WorkerCounters};
 pub use entries::{ConnEntry, DaemonState, DestEntry, Info, ServiceEntry, SyncDaemon};
 pub use error::{ApiError, ErrorKind, errno};
 #[cfg(feature = "memory")]

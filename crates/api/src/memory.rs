@@ -1,5 +1,6 @@
 //! An in-memory [`Backend`]: rvs-core's [`Config`] (the same rules and errors as rvsd) plus
-//! counters and a connection table that tests set by hand. No data plane, no clock.
+//! counters, data plane counters and a connection table that tests set by hand. No data
+//! plane, no clock.
 
 use core::net::IpAddr;
 use std::collections::HashMap;
@@ -8,6 +9,7 @@ use rvs_core::config::Config;
 use rvs_core::model::{Counters, DestConfig, Rates, ServiceConfig, ServiceKey, Timeouts};
 
 use crate::IPVS_VERSION_CODE;
+use crate::counters::DataplaneCounters;
 use crate::entries::{ConnEntry, DaemonState, DestEntry, Info, ServiceEntry, SyncDaemon};
 use crate::error::ApiError;
 use crate::op::Mutation;
@@ -40,6 +42,7 @@ pub struct MemoryBackend {
     /// Per destination id.
     dest_counts: HashMap<u32, DestCounts>,
     connections: Vec<ConnEntry>,
+    dataplane: DataplaneCounters,
 }
 
 impl MemoryBackend {
@@ -89,6 +92,11 @@ impl MemoryBackend {
     /// Replace the connection table.
     pub fn set_connections(&mut self, connections: Vec<ConnEntry>) {
         self.connections = connections;
+    }
+
+    /// Set what the `counters` query answers (`zero` leaves them, as rvsd does).
+    pub fn set_counters(&mut self, counters: DataplaneCounters) {
+        self.dataplane = counters;
     }
 
     fn entry(&self, svc: &rvs_core::config::Service) -> ServiceEntry {
@@ -253,5 +261,9 @@ impl Backend for MemoryBackend {
         Err(ApiError::unsupported(
             "the connection synchronisation daemon",
         ))
+    }
+
+    fn counters(&self) -> Result<DataplaneCounters, ApiError> {
+        Ok(self.dataplane.clone())
     }
 }

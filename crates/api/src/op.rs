@@ -111,6 +111,9 @@ pub enum Query {
         /// Which daemon.
         state: DaemonState,
     },
+    /// The data plane's counters (drops by reason, steering, workers, AF_XDP sockets, ICMP,
+    /// connection table) → `DataplaneCounters`.
+    Counters,
 }
 
 /// The names of the [`Query`] operations.
@@ -123,6 +126,7 @@ pub const QUERY_OPS: &[&str] = &[
     "daemon_status",
     "start_daemon",
     "stop_daemon",
+    "counters",
 ];
 
 /// One request's operation.
@@ -177,6 +181,7 @@ impl Query {
             Query::DaemonStatus => "daemon_status",
             Query::StartDaemon { .. } => "start_daemon",
             Query::StopDaemon { .. } => "stop_daemon",
+            Query::Counters => "counters",
         }
     }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::PROTOCOL_VERSION;
+use crate::counters::DataplaneCounters;
 use crate::entries::{ConnEntry, DaemonState, Info, ServiceEntry, SyncDaemon};
 use crate::error::{ApiError, ErrorKind, errno};
 use crate::op::{Mutation, Op, Query};
@@ -56,6 +57,11 @@ pub trait Backend {
     fn start_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), ApiError>;
     /// `stop_daemon`.
     fn stop_daemon(&mut self, state: DaemonState) -> Result<(), ApiError>;
+    /// `counters`: the data plane's counters. A backend without a data plane answers
+    /// `unsupported`, which is what this default does.
+    fn counters(&self) -> Result<DataplaneCounters, ApiError> {
+        Err(ApiError::unsupported("data plane counters"))
+    }
 }
 
 /// Run one change on a backend through its single-operation methods (what an `apply`
@@ -183,6 +189,7 @@ fn dispatch(backend: &mut dyn Backend, op: &Op) -> Result<Value, ApiError> {
             Query::DaemonStatus => to_value(&backend.daemon_status()?),
             Query::StartDaemon { daemon } => backend.start_daemon(daemon).map(|()| Value::Null),
             Query::StopDaemon { state } => backend.stop_daemon(*state).map(|()| Value::Null),
+            Query::Counters => to_value(&backend.counters()?),
         },
     }
 }

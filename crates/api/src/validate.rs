@@ -30,6 +30,7 @@ pub(crate) fn op(op: &Op) -> Result<(), ApiError> {
             | Query::GetTimeouts
             | Query::Info
             | Query::DaemonStatus
+            | Query::Counters
             | Query::StopDaemon { .. } => Ok(()),
         },
     }

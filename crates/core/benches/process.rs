@@ -25,7 +25,7 @@
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use rvs_core::config::Config;
 use rvs_core::director::{Director, DirectorOptions};
 use rvs_core::model::{

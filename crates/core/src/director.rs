@@ -24,6 +24,10 @@
 //! packets that may start a connection), persistence templates, thresholds, state
 //! transition, counters, then the forwarding method's rewrite.
 
+mod dests;
+mod fast;
+#[cfg(test)]
+mod fast_tests;
 mod icmp;
 mod input;
 pub(crate) mod packet;
@@ -135,6 +139,11 @@ pub struct Director {
     est_clock: EstimatorClock,
     ip_ident: u16,
     icmp_sent: u64,
+    /// Take the fast path for established IPv4 flows (off only in the differential tests).
+    fast_path: bool,
+    /// Packets the fast path handled.
+    #[cfg(test)]
+    fast_hits: u64,
 }
 
 impl Director {
@@ -159,6 +168,9 @@ impl Director {
             est_clock: EstimatorClock::default(),
             ip_ident: (opts.seed as u16) ^ 0x5a5a,
             icmp_sent: 0,
+            fast_path: true,
+            #[cfg(test)]
+            fast_hits: 0,
         }
     }
 
@@ -281,17 +293,17 @@ impl Director {
 
     /// Counters and rate averages of a destination on this worker.
     pub fn dest_stats(&self, dest_id: u32) -> Option<StatsReading> {
-        Some(self.st.dests.get(&dest_id)?.stats.reading())
+        Some(self.st.dests.get(dest_id)?.stats.reading())
     }
 
     /// Connections of a destination on this worker.
     pub fn dest_conns(&self, dest_id: u32) -> Option<DestConns> {
-        Some(self.st.dests.get(&dest_id)?.conns)
+        Some(self.st.dests.get(dest_id)?.conns)
     }
 
     /// Whether a destination has the OVERLOAD flag on this worker (`-x` reached).
     pub fn dest_overloaded(&self, dest_id: u32) -> Option<bool> {
-        Some(self.st.dests.get(&dest_id)?.overloaded)
+        Some(self.st.dests.get(dest_id)?.overloaded)
     }
 
     /// Counters and rate averages of the whole worker.

@@ -26,7 +26,7 @@ pub(crate) use icmp::{
     IcmpError, IcmpKind, build_error, nat_rewrite as icmp_nat_rewrite,
     parse_error as parse_icmp_error, relay_tunnel_error, tunnel_quote,
 };
-pub(crate) use nat::{Side, rewrite as nat_rewrite};
+pub(crate) use nat::{Side, rewrite as nat_rewrite, rewrite_v4 as nat_rewrite_v4};
 pub(crate) use tun::{TunParams, encapsulate as tun_encapsulate, outer_len as tun_outer_len};
 
 /// Where and how to send packets towards one real server, as the driver learnt it from the

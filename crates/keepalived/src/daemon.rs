@@ -16,6 +16,7 @@ use crate::lvs::Lvs;
 use crate::lvs::table::ShowKey;
 use crate::process::{PidError, PidFiles};
 use crate::vrrp_map;
+use crate::vrrp_units::VrrpSet;
 use crate::{logging, process};
 
 /// Where SIGUSR1 / SIGUSR2 write, as keepalived's defaults.
@@ -98,58 +99,6 @@ pub fn run(opts: Options, args: &[OsString]) -> i32 {
     code
 }
 
-/// The VRRP subsystem.
-struct Vrrp {
-    driver: rvs_vrrp::Driver,
-    config: rvs_vrrp::Config,
-}
-
-impl Vrrp {
-    fn start(cfg: &Config) -> Option<Vrrp> {
-        let (config, unsupported) = vrrp_map::config(cfg);
-        for u in &unsupported.0 {
-            tracing::warn!("{u}");
-        }
-        let mut validated = config.clone();
-        match validated.validate() {
-            Ok(warnings) => {
-                for w in warnings {
-                    tracing::warn!("({}) {}", w.name, w.message);
-                }
-            }
-            Err(e) => {
-                tracing::error!("VRRP configuration refused: {e}");
-                return None;
-            }
-        }
-        match rvs_vrrp::Driver::start(validated) {
-            Ok((driver, changes)) => {
-                // The driver logs transitions itself; drain the observer channel.
-                let _ = std::thread::Builder::new()
-                    .name("vrrp-changes".into())
-                    .spawn(move || {
-                        for c in changes {
-                            tracing::debug!("({}) {} -> {}", c.name, c.from, c.to);
-                        }
-                    });
-                Some(Vrrp { driver, config })
-            }
-            Err(e) => {
-                tracing::error!("cannot start VRRP: {e}");
-                None
-            }
-        }
-    }
-
-    fn stop(self, release: bool) {
-        if release {
-            self.driver.shutdown();
-        } else {
-            self.driver.abort();
-        }
-    }
-}
-
 enum Wake {
     Reload,
     Stop(&'static str),
@@ -162,7 +111,7 @@ struct Daemon {
     opts: Options,
     cfg: Config,
     lvs: Option<Lvs>,
-    vrrp: Option<Vrrp>,
+    vrrp: Option<VrrpSet>,
 }
 
 async fn next_check_event(lvs: &mut Option<Lvs>) -> Option<rvs_check::Event> {
@@ -220,7 +169,7 @@ impl Daemon {
         }
         if self.wants_vrrp(&self.cfg) {
             tracing::info!("Starting VRRP child process");
-            self.vrrp = Vrrp::start(&self.cfg);
+            self.apply_vrrp(&self.cfg.clone());
         }
         loop {
             let (hup, term, int, usr1, usr2) = &mut signals;
@@ -257,6 +206,19 @@ impl Daemon {
         exit::OK
     }
 
+    /// Starts, or reconfigures, the VRRP units for `cfg`.
+    fn apply_vrrp(&mut self, cfg: &Config) {
+        let (config, unsupported) = vrrp_map::config(cfg);
+        for u in &unsupported.0 {
+            tracing::warn!("{u}");
+        }
+        let set = self.vrrp.get_or_insert_with(VrrpSet::default);
+        set.apply(&config);
+        if set.is_empty() {
+            self.vrrp = None;
+        }
+    }
+
     fn reload(&mut self) {
         tracing::info!("Reloading ...");
         let parsed = load(&self.opts);
@@ -279,26 +241,10 @@ impl Daemon {
             // No virtual server left: the (now empty) configuration removes the services.
             l.reload(&new);
         }
-        let (new_vrrp, _) = vrrp_map::config(&new);
-        let changed = self.vrrp.as_ref().map(|v| v.config != new_vrrp);
-        match changed {
-            Some(false) => {}
-            Some(true) => {
-                // The VRRP driver cannot take a new configuration in place: stop the old
-                // instances (priority 0, VIPs released) and start the new ones.
-                tracing::info!("VRRP configuration changed - restarting the VRRP instances");
-                if let Some(v) = self.vrrp.take() {
-                    v.stop(true);
-                }
-                if self.wants_vrrp(&new) {
-                    self.vrrp = Vrrp::start(&new);
-                }
-            }
-            None => {
-                if self.wants_vrrp(&new) {
-                    self.vrrp = Vrrp::start(&new);
-                }
-            }
+        if self.wants_vrrp(&new) {
+            self.apply_vrrp(&new);
+        } else if let Some(v) = self.vrrp.take() {
+            v.stop(true);
         }
         self.cfg = new;
         tracing::info!("Reload finished");
@@ -309,7 +255,7 @@ impl Daemon {
         let _ = writeln!(s, "------< rvs-keepalived data >------");
         let _ = writeln!(s, "config file = {}", self.opts.config.display());
         if let Some(v) = &self.vrrp {
-            for i in v.driver.status() {
+            for i in v.status() {
                 let _ = writeln!(
                     s,
                     " VRRP Instance = {}\n   State = {}\n   Effective priority = {}\n   Master = {}",
@@ -343,7 +289,7 @@ impl Daemon {
     fn dump_stats(&self) {
         let mut s = String::new();
         if let Some(v) = &self.vrrp {
-            for i in v.driver.status() {
+            for i in v.status() {
                 let st = &i.stats;
                 let _ = writeln!(
                     s,

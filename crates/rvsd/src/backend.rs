@@ -4,8 +4,8 @@
 use core::net::IpAddr;
 
 use rvs_api::{
-    ApiError, Backend, ConnEntry, DaemonState, DestEntry, ErrorKind, Info, Mutation, ServiceEntry,
-    SyncDaemon, errno,
+    ApiError, Backend, ConnEntry, DaemonState, DataplaneCounters, DestEntry, ErrorKind, Info,
+    Mutation, ServiceEntry, SyncDaemon, errno,
 };
 use rvs_core::config::{Config, Service};
 use rvs_core::model::{DestConfig, ServiceConfig, ServiceKey, Timeouts};
@@ -102,11 +102,7 @@ impl RvsdBackend {
             if let Err(again) = self.engine.install(&self.config.snapshot()) {
                 tracing::error!("restoring the previous configuration failed: {again:#}");
             }
-            return Err(ApiError::new(
-                ErrorKind::Internal,
-                errno::EIO,
-                format!("data plane: {e:#}"),
-            ));
+            return Err(data_plane_error(e));
         }
         self.config = next;
         self.save()
@@ -311,13 +307,7 @@ impl Backend for RvsdBackend {
     }
 
     fn list_connections(&self) -> Result<Vec<ConnEntry>, ApiError> {
-        self.engine.connections().map_err(|e| {
-            ApiError::new(
-                ErrorKind::Internal,
-                errno::EIO,
-                format!("data plane: {e:#}"),
-            )
-        })
+        self.engine.connections().map_err(data_plane_error)
     }
 
     fn get_timeouts(&self) -> Result<Timeouts, ApiError> {
@@ -347,4 +337,17 @@ impl Backend for RvsdBackend {
             "the connection synchronisation daemon",
         ))
     }
+
+    fn counters(&self) -> Result<DataplaneCounters, ApiError> {
+        self.engine.counters().map_err(data_plane_error)
+    }
+}
+
+/// A data plane failure (a worker that does not answer, rvsd stopping) as an answer.
+fn data_plane_error(e: anyhow::Error) -> ApiError {
+    ApiError::new(
+        ErrorKind::Internal,
+        errno::EIO,
+        format!("data plane: {e:#}"),
+    )
 }

@@ -1,5 +1,6 @@
 //! rvsd's command line.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
@@ -37,6 +38,10 @@ pub struct Cli {
     /// JSON, replaced atomically [default: the log, at info level].
     #[arg(long, value_name = "FILE")]
     pub stats_file: Option<PathBuf>,
+    /// Serve the counters for Prometheus at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9469,
+    /// [::1]:9469) [default: off].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<SocketAddr>,
     /// Log level: error, warn, info, debug or trace (or a tracing filter).
     #[arg(long, value_name = "L", default_value = "info")]
     pub log_level: String,

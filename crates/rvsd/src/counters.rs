@@ -1,102 +1,27 @@
-//! The data plane's counters as an operator reads them: why packets were dropped (per core
-//! drop reason and per driver cause), what the steering program did, and the AF_XDP
-//! sockets' kernel counters. rvsd dumps them as one JSON object on SIGUSR1 (to
-//! `--stats-file`, else to the log), because the control protocol has no query for them yet.
+//! The data plane's counters gathered in one place: why packets were dropped (per core drop
+//! reason and per driver cause), what the steering program did, each worker's traffic, the
+//! AF_XDP sockets' kernel counters and the connection table. The `counters` query answers
+//! them, SIGUSR1 dumps them as JSON (to `--stats-file`, else to the log), and `--metrics`
+//! renders them for Prometheus: all from [`merge`].
 
 use std::collections::BTreeMap;
 
-use rvs_core::conn::TableStats;
+use rvs_api::{DataplaneCounters, SteerCounters, TableCounters, WorkerCounters};
 use rvs_core::director::Director;
-use rvs_dataplane::DataplaneStats;
-use serde::Serialize;
+use rvs_dataplane::{DataplaneStats, WorkerStats};
 
-/// Everything counted, summed over the workers.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Counters {
-    /// The XDP steering program: redirected, passed to the kernel, no socket, fragments.
-    pub steer: SteerCounters,
-    /// The workers' driver counters (receive, transmit, next-hop failures).
-    pub workers: WorkerCounters,
-    /// Frames the core dropped, by reason (snake_case names of `DropReason`).
-    pub drops: BTreeMap<String, u64>,
-    /// ICMP errors the core generated.
-    pub icmp_sent: u64,
-    /// The connection table's counters.
-    pub table: TableCounters,
-}
-
-/// The steering program's counters.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct SteerCounters {
-    /// Packets redirected to an AF_XDP socket.
-    pub steered: u64,
-    /// Packets left to the kernel because they are not ours.
-    pub passed: u64,
-    /// Packets of ours left to the kernel because no socket serves their queue.
-    pub no_socket: u64,
-    /// Port-less fragments matched.
-    pub fragments: u64,
-}
-
-/// The workers' counters, summed.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct WorkerCounters {
-    /// Frames received from the AF_XDP sockets.
-    pub rx_packets: u64,
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Frames queued for transmission.
-    pub tx_packets: u64,
-    /// Bytes queued for transmission.
-    pub tx_bytes: u64,
-    /// Frames the core dropped (`drops` says why).
-    pub processor_drops: u64,
-    /// Forwarded frames dropped: the egress TX ring was full.
-    pub tx_ring_full: u64,
-    /// Forwarded frames dropped: the next hop's MAC was unknown (resolution started).
-    pub no_neighbour: u64,
-    /// Forwarded frames dropped: no route to the next hop.
-    pub no_route: u64,
-    /// Forwarded frames dropped: the route leaves through an interface rvsd does not serve.
-    pub not_managed: u64,
-    /// Frames dropped because a descriptor or a verdict pointed outside the frame.
-    pub invalid_frame: u64,
-    /// Kernel: packets the AF_XDP sockets dropped.
-    pub xsk_rx_dropped: u64,
-    /// Kernel: times an RX ring was full.
-    pub xsk_rx_ring_full: u64,
-    /// Kernel: times a fill ring was empty when a frame was needed.
-    pub xsk_rx_fill_ring_empty: u64,
-    /// Kernel: invalid RX descriptors.
-    pub xsk_rx_invalid_descs: u64,
-    /// Kernel: invalid TX descriptors.
-    pub xsk_tx_invalid_descs: u64,
-}
-
-/// The connection table's counters, summed.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct TableCounters {
-    /// Entries created (connections and templates).
-    pub inserted: u64,
-    /// Entries removed by their timer.
-    pub expired: u64,
-    /// Entries evicted from a full table.
-    pub evicted: u64,
-    /// Inserts refused because the table was full.
-    pub refused_full: u64,
-}
-
-/// What one worker's core knows: drops per reason, ICMP errors sent, table counters.
+/// What one worker's core knows: drops per reason, ICMP errors sent, the connection table.
 #[derive(Debug, Clone, Default)]
 pub struct CoreCounters {
     drops: BTreeMap<String, u64>,
     icmp_sent: u64,
-    table: TableStats,
+    table: TableCounters,
 }
 
 impl CoreCounters {
     /// Read `d`'s counters (runs on the worker, between batches).
     pub fn read(d: &Director) -> Self {
+        let t = d.table_stats();
         CoreCounters {
             drops: d
                 .drops()
@@ -104,52 +29,61 @@ impl CoreCounters {
                 .map(|(r, n)| (snake_case(&format!("{r:?}")), n))
                 .collect(),
             icmp_sent: d.icmp_sent(),
-            table: *d.table_stats(),
+            table: TableCounters {
+                entries: d.conn_count() as u64,
+                inserted: t.inserted,
+                expired: t.expired,
+                evicted: t.evicted,
+                refused_full: t.refused_full,
+                removed: t.removed,
+            },
         }
     }
 }
 
-impl Counters {
-    /// Merge the driver's counters and every worker's core counters.
-    pub fn new(dp: &DataplaneStats, cores: &[CoreCounters]) -> Self {
-        let t = &dp.total;
-        let mut c = Counters {
-            steer: SteerCounters {
-                steered: dp.steer.steered,
-                passed: dp.steer.passed,
-                no_socket: dp.steer.no_socket,
-                fragments: dp.steer.fragments,
-            },
-            workers: WorkerCounters {
-                rx_packets: t.rx_packets,
-                rx_bytes: t.rx_bytes,
-                tx_packets: t.tx_packets,
-                tx_bytes: t.tx_bytes,
-                processor_drops: t.processor_drops,
-                tx_ring_full: t.tx_ring_full,
-                no_neighbour: t.no_neighbour,
-                no_route: t.no_route,
-                not_managed: t.not_managed,
-                invalid_frame: t.invalid_frame,
-                xsk_rx_dropped: t.xsk.rx_dropped,
-                xsk_rx_ring_full: t.xsk.rx_ring_full,
-                xsk_rx_fill_ring_empty: t.xsk.rx_fill_ring_empty_descs,
-                xsk_rx_invalid_descs: t.xsk.rx_invalid_descs,
-                xsk_tx_invalid_descs: t.xsk.tx_invalid_descs,
-            },
-            ..Counters::default()
-        };
-        for core in cores {
-            for (reason, n) in &core.drops {
-                *c.drops.entry(reason.clone()).or_default() += n;
-            }
-            c.icmp_sent += core.icmp_sent;
-            c.table.inserted += core.table.inserted;
-            c.table.expired += core.table.expired;
-            c.table.evicted += core.table.evicted;
-            c.table.refused_full += core.table.refused_full;
+/// Merge the driver's counters and every worker's core counters.
+pub fn merge(dp: &DataplaneStats, cores: &[CoreCounters]) -> DataplaneCounters {
+    let mut c = DataplaneCounters {
+        steer: SteerCounters {
+            steered: dp.steer.steered,
+            passed: dp.steer.passed,
+            no_socket: dp.steer.no_socket,
+            fragments: dp.steer.fragments,
+        },
+        workers: worker(&dp.total),
+        per_worker: dp.workers.iter().map(worker).collect(),
+        ..DataplaneCounters::default()
+    };
+    for core in cores {
+        for (reason, n) in &core.drops {
+            *c.drops.entry(reason.clone()).or_default() += n;
         }
-        c
+        c.icmp_sent += core.icmp_sent;
+        c.table.merge(&core.table);
+    }
+    c
+}
+
+/// One worker's driver counters in the protocol's terms.
+fn worker(t: &WorkerStats) -> WorkerCounters {
+    WorkerCounters {
+        rx_packets: t.rx_packets,
+        rx_bytes: t.rx_bytes,
+        tx_packets: t.tx_packets,
+        tx_bytes: t.tx_bytes,
+        processor_drops: t.processor_drops,
+        tx_ring_full: t.tx_ring_full,
+        no_neighbour: t.no_neighbour,
+        no_route: t.no_route,
+        not_managed: t.not_managed,
+        invalid_frame: t.invalid_frame,
+        vlan_stripped: t.vlan_stripped,
+        xsk_rx_dropped: t.xsk.rx_dropped,
+        xsk_rx_ring_full: t.xsk.rx_ring_full,
+        xsk_rx_fill_ring_empty: t.xsk.rx_fill_ring_empty_descs,
+        xsk_rx_invalid_descs: t.xsk.rx_invalid_descs,
+        xsk_tx_invalid_descs: t.xsk.tx_invalid_descs,
+        xsk_tx_ring_empty: t.xsk.tx_ring_empty_descs,
     }
 }
 
@@ -188,11 +122,48 @@ mod tests {
         let mut a = one.clone();
         a.drops.insert("fragment".into(), 2);
         a.icmp_sent = 1;
+        a.table.entries = 4;
+        a.table.evicted = 1;
         let mut b = one;
         b.drops.insert("fragment".into(), 3);
-        let c = Counters::new(&DataplaneStats::default(), &[a, b]);
+        b.table.entries = 6;
+        b.table.refused_full = 2;
+        let c = merge(&DataplaneStats::default(), &[a, b]);
         assert_eq!(c.drops["fragment"], 5);
         assert_eq!(c.drops["no_service"], 0);
         assert_eq!(c.icmp_sent, 1);
+        assert_eq!(
+            (c.table.entries, c.table.evicted, c.table.refused_full),
+            (10, 1, 2)
+        );
+    }
+
+    #[test]
+    fn workers_are_reported_each_and_summed() {
+        let w0 = WorkerStats {
+            rx_packets: 3,
+            no_neighbour: 1,
+            ..WorkerStats::default()
+        };
+        let w1 = WorkerStats {
+            rx_packets: 4,
+            tx_ring_full: 2,
+            ..WorkerStats::default()
+        };
+        let mut total = w0;
+        total.merge(&w1);
+        let dp = DataplaneStats {
+            workers: vec![w0, w1],
+            total,
+            ..DataplaneStats::default()
+        };
+        let c = merge(&dp, &[]);
+        assert_eq!(c.per_worker.len(), 2);
+        assert_eq!(
+            (c.per_worker[0].rx_packets, c.per_worker[0].no_neighbour),
+            (3, 1)
+        );
+        assert_eq!(c.per_worker[1].tx_ring_full, 2);
+        assert_eq!((c.workers.rx_packets, c.workers.tx_ring_full), (7, 2));
     }
 }

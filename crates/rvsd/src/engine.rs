@@ -1,11 +1,11 @@
 //! What the control plane needs from the data plane: install a configuration, read the
-//! workers' counters and connections. The real engine is the AF_XDP data plane; tests use a
+//! workers' counters and connections, and the data plane's own counters. The real engine is the AF_XDP data plane; tests use a
 //! recording double.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rvs_api::ConnEntry;
+use rvs_api::{ConnEntry, DataplaneCounters};
 use rvs_core::config::Snapshot;
 use rvs_core::director::DestConns;
 use rvs_core::stats::StatsReading;
@@ -29,4 +29,6 @@ pub trait Engine: Send {
     fn readings(&self, snapshot: &Snapshot) -> anyhow::Result<Readings>;
     /// The connection tables of all workers.
     fn connections(&self) -> anyhow::Result<Vec<ConnEntry>>;
+    /// The data plane's own counters (drops, steering, workers, AF_XDP, connection table).
+    fn counters(&self) -> anyhow::Result<DataplaneCounters>;
 }

@@ -2,8 +2,9 @@
 //!
 //! Foreground process: attaches the steering program to the interfaces, runs the data plane
 //! workers, serves the control socket, and on SIGTERM/SIGINT detaches everything and exits.
-//! SIGUSR1 dumps the data plane's counters (drops by reason, steering, AF_XDP) as JSON to
-//! `--stats-file` or the log.
+//! The data plane's counters (drops by reason, steering, workers, AF_XDP, connection table)
+//! are answered by the `counters` query, dumped as JSON on SIGUSR1 (to `--stats-file` or the
+//! log), and with `--metrics ADDR:PORT` served for Prometheus with the services' counters.
 
 mod backend;
 mod cli;
@@ -11,14 +12,17 @@ mod conns;
 mod control;
 mod counters;
 mod engine;
+mod metrics;
 mod state;
 mod xdp;
 
+use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use clap::Parser as _;
+use rvs_api::Backend as _;
 use rvs_dataplane::{DataplaneConfig, XdpMode};
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 
@@ -54,6 +58,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // Bind before attaching anything: a second rvsd on the same socket stops here.
     let socket = ControlSocket::bind(&socket_path)
         .with_context(|| format!("control socket {}", socket_path.display()))?;
+    let metrics = cli
+        .metrics
+        .map(|addr| TcpListener::bind(addr).with_context(|| format!("--metrics {addr}")))
+        .transpose()?;
 
     let config = DataplaneConfig {
         interfaces: cli.interfaces.clone(),
@@ -88,19 +96,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     let backend = Arc::new(Mutex::new(backend));
+    let control = backend.clone();
     socket.serve(Arc::new(move |line: &str| {
-        let mut b = backend.lock().unwrap_or_else(|p| p.into_inner());
+        let mut b = control.lock().unwrap_or_else(|p| p.into_inner());
         rvs_api::handle_line(&mut *b, line)
     }))?;
+    if let Some(listener) = metrics {
+        let scraped = backend.clone();
+        metrics::serve(
+            listener,
+            Arc::new(move || {
+                let b = scraped.lock().unwrap_or_else(|p| p.into_inner());
+                metrics::scrape(&*b).map_err(|e| format!("reading the counters: {e}"))
+            }),
+        )
+        .context("starting the metrics responder")?;
+    }
     tracing::info!(
         interfaces = ?cli.interfaces,
         socket = %socket_path.display(),
+        metrics = ?cli.metrics,
         "rvsd is running"
     );
 
     for signal in signals.forever() {
         if signal == SIGUSR1 {
-            dump_counters(&dp_handle, cli.stats_file.as_ref().map(StateFile::new));
+            dump_counters(&backend, cli.stats_file.as_ref().map(StateFile::new));
             continue;
         }
         tracing::info!("signal {signal}: stopping");
@@ -111,13 +132,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SIGUSR1: write the data plane's counters to `file` (atomically), or log them.
-fn dump_counters(handle: &Arc<Mutex<Option<XdpEngine>>>, file: Option<StateFile>) {
-    let counters = match handle.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-        Some(e) => e.counters(),
-        None => return,
-    };
-    let json = counters.and_then(|c| Ok(serde_json::to_string(&c)?));
+/// SIGUSR1: write the data plane's counters (the `counters` answer) to `file` (atomically),
+/// or log them.
+fn dump_counters(backend: &Mutex<RvsdBackend>, file: Option<StateFile>) {
+    let counters = backend
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .counters();
+    let json = counters
+        .map_err(anyhow::Error::from)
+        .and_then(|c| Ok(serde_json::to_string(&c)?));
     match (json, file) {
         (Ok(json), Some(file)) => {
             if let Err(e) = file.store(&json) {
@@ -159,6 +183,13 @@ impl engine::Engine for EngineRef {
     fn connections(&self) -> anyhow::Result<Vec<rvs_api::ConnEntry>> {
         match self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             Some(e) => e.connections(),
+            None => anyhow::bail!("rvsd is stopping"),
+        }
+    }
+
+    fn counters(&self) -> anyhow::Result<rvs_api::DataplaneCounters> {
+        match self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(e) => e.counters(),
             None => anyhow::bail!("rvsd is stopping"),
         }
     }

@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use rvs_api::ConnEntry;
+use rvs_api::{ConnEntry, DataplaneCounters};
 use rvs_core::config::Snapshot;
 use rvs_core::director::{Director, DirectorOptions};
 use rvs_dataplane::{Dataplane, DataplaneConfig, SteerEntry};
 
-use crate::counters::{CoreCounters, Counters};
+use crate::counters::CoreCounters;
 use crate::engine::{Engine, Readings};
 
 /// How long a control request waits for a busy worker.
@@ -37,14 +37,6 @@ impl XdpEngine {
     /// Detach from the interfaces and stop the workers.
     pub fn stop(self) {
         self.dp.stop();
-    }
-
-    /// Every counter of the data plane, summed over the workers (for SIGUSR1).
-    pub fn counters(&self) -> anyhow::Result<Counters> {
-        let cores = self
-            .dp
-            .query(|d: &mut Director| CoreCounters::read(d), WORKER_TIMEOUT)?;
-        Ok(Counters::new(&self.dp.stats(), &cores))
     }
 
     /// The source addresses for tunnels and ICMP errors: an address of a served interface
@@ -145,5 +137,12 @@ impl Engine for XdpEngine {
             WORKER_TIMEOUT,
         )?;
         Ok(per_worker.into_iter().flatten().collect())
+    }
+
+    fn counters(&self) -> anyhow::Result<DataplaneCounters> {
+        let cores = self
+            .dp
+            .query(|d: &mut Director| CoreCounters::read(d), WORKER_TIMEOUT)?;
+        Ok(crate::counters::merge(&self.dp.stats(), &cores))
     }
 }

@@ -56,8 +56,8 @@ impl ConnTable {
             free_head: NIL,
             live: 0,
             max,
-            by_client: Index::new(max),
-            by_dest: Index::new(max),
+            by_client: Index::new(),
+            by_dest: Index::new(),
             hasher: KeyHasher::new(cfg.seed),
             wheel: Wheel::new(cfg.wheel_slots as usize, cfg.tick_ms),
             evict: EvictList::new(),
@@ -136,7 +136,7 @@ impl ConnTable {
     }
 
     /// [`lookup_in`](Self::lookup_in) with the hash from [`hash_in`](Self::hash_in).
-    #[inline]
+    #[inline(always)]
     pub fn lookup_in_hashed(&self, key: &InKey, hash: u64) -> Option<ConnId> {
         let entries = &self.entries;
         if let Some(i) = self
@@ -148,7 +148,14 @@ impl ConnTable {
         if self.no_cport == 0 || key.cport == 0 {
             return None;
         }
-        // Entries created without a client port match any client port until filled.
+        self.lookup_no_cport(key)
+    }
+
+    /// Entries created without a client port match any client port until filled.
+    #[cold]
+    #[inline(never)]
+    fn lookup_no_cport(&self, key: &InKey) -> Option<ConnId> {
+        let entries = &self.entries;
         let mut wild = *key;
         wild.cport = 0;
         let h = self.hasher.hash_in(&wild);
@@ -167,7 +174,7 @@ impl ConnTable {
     }
 
     /// [`lookup_out`](Self::lookup_out) with the hash from [`hash_out`](Self::hash_out).
-    #[inline]
+    #[inline(always)]
     pub fn lookup_out_hashed(&self, key: &OutKey, hash: u64) -> Option<ConnId> {
         let entries = &self.entries;
         self.by_dest

@@ -51,6 +51,13 @@ impl Director {
         let hash = self.conns.hash_in(&key);
         let mut dest_gone = false;
         if let Some(id) = self.conns.lookup_in_hashed(&key, hash) {
+            if let Some(v) = self.established_v4(buf, p, id, seg, now) {
+                #[cfg(test)]
+                {
+                    self.fast_hits += 1;
+                }
+                return v;
+            }
             match self.existing(buf, p, id, seg, now) {
                 Ok(v) => return v,
                 Err(gone) => dest_gone = gone,
@@ -60,6 +67,13 @@ impl Director {
                 self.conns
                     .lookup_out(&OutKey::new(proto, p.src(), p.sport, p.dst(), p.dport))
         {
+            if let Some(v) = self.reply_v4(buf, p, id, seg, now) {
+                #[cfg(test)]
+                {
+                    self.fast_hits += 1;
+                }
+                return v;
+            }
             return self.reply(buf, p, id, seg, now);
         }
         self.new_conn(buf, p, proto, key, seg, now, dest_gone)
@@ -87,7 +101,7 @@ impl Director {
         };
         let sys = self.opts.sysctls;
         // One lookup of the destination serves the checks and the counters.
-        let Some(d) = self.st.dests.get_mut(&dest_id) else {
+        let Some(d) = self.st.dests.get_mut(dest_id) else {
             return Err(false);
         };
         let (available, weight_zero) = (d.available, d.config.weight == 0);
@@ -198,13 +212,8 @@ impl Director {
         if !may_create {
             return Verdict::Drop(none);
         }
-        let Some(&slot) = self
-            .st
-            .svc_by_addr
-            .get(&(proto, p.dst(), p.dport))
-            .or_else(|| self.st.svc_by_addr.get(&(proto, p.dst(), 0)))
-        else {
-            if dest_gone || self.st.is_nat_server(proto, p.src(), p.sport) {
+        let Some(slot) = self.st.service_for(p.proto, p.v6, &p.dst_raw, p.dport) else {
+            if dest_gone || self.st.is_nat_server(p.proto, p.v6, &p.src_raw, p.sport) {
                 return Verdict::Drop(none);
             }
             return Verdict::Drop(DropReason::NoService);
@@ -218,7 +227,7 @@ impl Director {
         let svc_id = svc.id;
         let one_packet = svc.svc.config.one_packet && proto == Protocol::Udp;
         let persistent = svc.svc.config.persistence.is_some();
-        let Some(dest) = self.st.dests.get(&dest_id) else {
+        let Some(dest) = self.st.dests.get(dest_id) else {
             return Verdict::Drop(DropReason::NoDestination);
         };
         let dport = if persistent {
@@ -281,7 +290,7 @@ impl Director {
         let dests = &self.st.dests;
         let valid = |id: u32| {
             dests
-                .get(&id)
+                .get(id)
                 .is_some_and(|d| d.available && !(quiescent_invalid && d.config.weight == 0))
         };
         if let Some(t) = self.conns.template_lookup(&tk, now, valid)
@@ -296,7 +305,7 @@ impl Director {
         let method = self
             .st
             .dests
-            .get(&view.id)
+            .get(view.id)
             .map_or(ForwardMethod::Route, |d| d.config.method);
         let nt = NewTemplate {
             key: tk,
@@ -328,7 +337,7 @@ impl Director {
 
     /// `ip_vs_conn_stats`: one more connection for the destination, its service and the total.
     fn count_conn(&mut self, dest_id: u32) {
-        if let Some(d) = self.st.dests.get_mut(&dest_id) {
+        if let Some(d) = self.st.dests.get_mut(dest_id) {
             d.stats.count_conn();
             if let Some((s, _)) = d.slot {
                 self.st.services[s].stats.count_conn();
@@ -340,7 +349,7 @@ impl Director {
     /// `ip_vs_in_stats`: counted only while the destination is available.
     #[inline]
     pub(crate) fn count_in(&mut self, dest_id: u32, bytes: u64) {
-        if let Some(d) = self.st.dests.get_mut(&dest_id)
+        if let Some(d) = self.st.dests.get_mut(dest_id)
             && d.available
         {
             d.stats.count_in(bytes);
@@ -354,7 +363,7 @@ impl Director {
     /// `ip_vs_out_stats`.
     #[inline]
     pub(crate) fn count_out(&mut self, dest_id: u32, bytes: u64) {
-        if let Some(d) = self.st.dests.get_mut(&dest_id)
+        if let Some(d) = self.st.dests.get_mut(dest_id)
             && d.available
         {
             d.stats.count_out(bytes);

@@ -75,7 +75,73 @@ impl Parsed {
 }
 
 /// Parse `buf[start..start + len]` as an Ethernet frame carrying IPv4 or IPv6.
+#[inline]
 pub(crate) fn parse(buf: &[u8], start: usize, len: usize) -> Result<Parsed, DropReason> {
+    match parse_common(buf, start, len) {
+        Some(p) => Ok(p),
+        None => parse_any(buf, start, len),
+    }
+}
+
+/// The common case at fixed offsets: untagged Ethernet, IPv4 without options and not a
+/// fragment, TCP or UDP. `None` for anything else, valid or not: [`parse_any`] then decides,
+/// so this only ever accepts what `parse_any` accepts, with the same result.
+#[inline]
+fn parse_common(buf: &[u8], start: usize, len: usize) -> Option<Parsed> {
+    const L3: usize = ethernet::HEADER_LEN;
+    const L4: usize = L3 + ipv4::HEADER_LEN;
+    let frame = buf.get(start..start.checked_add(len)?)?;
+    // Ethernet + IPv4 + the UDP header, or the fixed part of a TCP header.
+    let h: &[u8; L4 + 20] = frame.first_chunk()?;
+    if h[12..14] != [0x08, 0x00] || h[L3] != 0x45 {
+        return None;
+    }
+    let total = usize::from(u16::from_be_bytes([h[L3 + 2], h[L3 + 3]]));
+    // Fragment offset or MF set: a fragment. Not IPVS's business, and counted by `parse_any`.
+    if total > len - L3 || h[L3 + 6] & 0x3f != 0 || h[L3 + 7] != 0 {
+        return None;
+    }
+    let proto = h[L3 + 9];
+    let t = &h[L4..];
+    let tcp_flags = match proto {
+        ip_proto::TCP => {
+            let doff = usize::from(t[12] >> 4) * 4;
+            if total < ipv4::HEADER_LEN + 20 || doff < 20 || doff > total - ipv4::HEADER_LEN {
+                return None;
+            }
+            t[13]
+        }
+        ip_proto::UDP if total >= ipv4::HEADER_LEN + 8 => 0,
+        _ => return None,
+    };
+    let ip: &[u8; ipv4::HEADER_LEN] = h[L3..L4].try_into().ok()?;
+    if !header_checksum_ok(ip) {
+        return None;
+    }
+    let mut src_raw = [0u8; 16];
+    let mut dst_raw = [0u8; 16];
+    src_raw[..4].copy_from_slice(&ip[12..16]);
+    dst_raw[..4].copy_from_slice(&ip[16..20]);
+    Some(Parsed {
+        start,
+        l3: start + L3,
+        l4: start + L4,
+        end: start + L3 + total,
+        v6: false,
+        proto,
+        src_raw,
+        dst_raw,
+        sport: u16::from_be_bytes([t[0], t[1]]),
+        dport: u16::from_be_bytes([t[2], t[3]]),
+        tcp_flags,
+        sctp_chunk: 0,
+        df: ip[6] & 0x40 != 0,
+    })
+}
+
+/// The general parser: VLAN tags, IPv4 options, IPv6 extension headers, every protocol the
+/// director handles, and the drop reason of everything it refuses.
+fn parse_any(buf: &[u8], start: usize, len: usize) -> Result<Parsed, DropReason> {
     let frame_end = start.checked_add(len).ok_or(DropReason::Malformed)?;
     let frame = buf.get(start..frame_end).ok_or(DropReason::Malformed)?;
     let l2 = ethernet::l3_offset(frame).map_err(|_| DropReason::Malformed)?;

@@ -11,8 +11,33 @@ use crate::sched::{self, DestView, Scheduler};
 use crate::stats::Stats;
 
 use super::DestConns;
+use super::dests::DestTable;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
+/// (protocol, address, port) packed for hashing: the address in the 16-byte form of the
+/// connection table (IPv4 in the first four bytes), then protocol, family and port.
+pub(crate) type AddrKey = (u128, u32);
+
+/// The [`AddrKey`] of raw packet fields.
+#[inline]
+pub(crate) fn addr_key(proto: u8, v6: bool, addr: &[u8; 16], port: u16) -> AddrKey {
+    (
+        u128::from_ne_bytes(*addr),
+        u32::from(proto) << 24 | u32::from(v6) << 16 | u32::from(port),
+    )
+}
+
+/// The [`AddrKey`] of a configured address.
+fn ip_key(protocol: Protocol, addr: IpAddr, port: u16) -> AddrKey {
+    let mut raw = [0u8; 16];
+    match addr {
+        IpAddr::V4(a) => raw[..4].copy_from_slice(&a.octets()),
+        IpAddr::V6(a) => raw = a.octets(),
+    }
+    addr_key(protocol.number(), addr.is_ipv6(), &raw, port)
+}
 
 /// One destination as this worker sees it.
 #[derive(Debug)]
@@ -87,18 +112,18 @@ pub(crate) struct DirState {
     pub services: Vec<SvcState>,
     pub svc_slot: FastMap<u32, usize>,
     /// Services by (protocol, VIP, port), as `ip_vs_service_find` looks them up.
-    pub svc_by_addr: FastMap<(Protocol, IpAddr, u16), usize>,
-    pub dests: FastMap<u32, DestState>,
+    pub svc_by_addr: FastMap<AddrKey, usize>,
+    pub dests: DestTable,
     pub global: Stats,
     /// NAT real servers (protocol, RIP, port; port 0 = any): a packet from one that matches
     /// no connection is a stray reply, not a client.
-    pub nat_servers: HashSet<(Protocol, IpAddr, u16)>,
+    pub nat_servers: FastSet<AddrKey>,
 }
 
 impl DirState {
     /// Apply one change of a destination's connection counts.
     pub fn apply(&mut self, d: CounterDelta) {
-        let Some(dest) = self.dests.get_mut(&d.dest) else {
+        let Some(dest) = self.dests.get_mut(d.dest) else {
             return;
         };
         let add = |v: &mut u32, by: i32| *v = v.saturating_add_signed(by);
@@ -132,7 +157,7 @@ impl DirState {
             let mut views = Vec::with_capacity(svc.dests.len());
             for (i, d) in svc.dests.iter().enumerate() {
                 seen.insert(d.id);
-                let st = self.dests.entry(d.id).or_insert_with(|| DestState {
+                let st = self.dests.get_or_insert_with(d.id, || DestState {
                     id: d.id,
                     service: svc.id,
                     config: d.config.clone(),
@@ -197,7 +222,7 @@ impl DirState {
                 port,
             } = svc.config.key
             {
-                self.svc_by_addr.insert((protocol, addr, port), slot);
+                self.svc_by_addr.insert(ip_key(protocol, addr, port), slot);
             }
             self.services.push(state);
         }
@@ -218,7 +243,7 @@ impl DirState {
                 for d in &s.dests {
                     if d.config.method == ForwardMethod::Masq {
                         self.nat_servers
-                            .insert((protocol, d.config.addr, d.config.port));
+                            .insert(ip_key(protocol, d.config.addr, d.config.port));
                     }
                 }
             }
@@ -228,16 +253,27 @@ impl DirState {
 
     /// Forget destinations that are deleted and no longer referenced by any connection.
     pub fn reap_dests(&mut self) {
-        self.dests.retain(|_, d| {
+        self.dests.retain(|d| {
             d.available || d.conns.active + d.conns.inactive + d.conns.persistent > 0
         });
     }
 
-    /// Whether `addr:port` is a NAT real server of a `protocol` service.
-    pub fn is_nat_server(&self, protocol: Protocol, addr: IpAddr, port: u16) -> bool {
+    /// Whether `addr:port` (raw form, family `v6`) is a NAT real server of a `proto`
+    /// service.
+    pub fn is_nat_server(&self, proto: u8, v6: bool, addr: &[u8; 16], port: u16) -> bool {
         !self.nat_servers.is_empty()
-            && (self.nat_servers.contains(&(protocol, addr, port))
-                || self.nat_servers.contains(&(protocol, addr, 0)))
+            && (self.nat_servers.contains(&addr_key(proto, v6, addr, port))
+                || self.nat_servers.contains(&addr_key(proto, v6, addr, 0)))
+    }
+
+    /// The service a `proto` packet to `addr:port` (raw form) belongs to: the exact port
+    /// first, then a port-0 (all ports) service of the VIP.
+    #[inline]
+    pub fn service_for(&self, proto: u8, v6: bool, addr: &[u8; 16], port: u16) -> Option<usize> {
+        if let Some(&s) = self.svc_by_addr.get(&addr_key(proto, v6, addr, port)) {
+            return Some(s);
+        }
+        self.svc_by_addr.get(&addr_key(proto, v6, addr, 0)).copied()
     }
 }
 

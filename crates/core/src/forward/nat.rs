@@ -42,6 +42,11 @@ pub(crate) fn rewrite(
     addr: IpAddr,
     port: u16,
 ) -> Result<(), DropReason> {
+    if let (IpAddr::V4(a), false) = (addr, p.v6)
+        && p.proto != ip_proto::SCTP
+    {
+        return rewrite_v4(buf, p, side, a.octets(), port);
+    }
     if addr.is_ipv6() != p.v6 {
         return Err(DropReason::Malformed);
     }
@@ -83,6 +88,99 @@ pub(crate) fn rewrite(
         put16(buf, p.l3 + 10, apply(c, addr_delta));
     }
     Ok(())
+}
+
+/// [`rewrite`] of an IPv4 TCP or UDP packet, the common case.
+#[inline]
+pub(crate) fn rewrite_v4(
+    buf: &mut [u8],
+    p: &Parsed,
+    side: Side,
+    new: [u8; 4],
+    port: u16,
+) -> Result<(), DropReason> {
+    let udp = match p.proto {
+        ip_proto::TCP => false,
+        ip_proto::UDP => true,
+        _ => return Err(DropReason::UnsupportedProtocol),
+    };
+    let (head, l4) = buf.split_at_mut(p.l4);
+    let ip = head
+        .get_mut(p.l3..)
+        .and_then(|h| h.first_chunk_mut::<20>())
+        .ok_or(DropReason::Malformed)?;
+    if rewrite_v4_headers(ip, l4, udp, side, new, port) {
+        Ok(())
+    } else {
+        Err(DropReason::Malformed)
+    }
+}
+
+/// Rewrite one end of an IPv4 TCP/UDP packet to `new:port` given its IP header (the first
+/// 20 bytes) and its transport header `l4`; false (nothing changed) when `l4` is shorter
+/// than the header. Every checksum is patched incrementally (RFC 1624 eqn. 3).
+///
+/// The sums are taken over native-endian words: a one's complement sum does not depend on
+/// byte order (RFC 1071 §2(B)), so no byte swapping is needed.
+#[inline]
+pub(crate) fn rewrite_v4_headers(
+    ip: &mut [u8; 20],
+    l4: &mut [u8],
+    udp: bool,
+    side: Side,
+    new: [u8; 4],
+    port: u16,
+) -> bool {
+    let csum_at = if udp { UDP_CSUM } else { TCP_CSUM };
+    let Some(l4) = l4.get_mut(..csum_at + 2) else {
+        return false;
+    };
+    let (addr_at, port_at) = match side {
+        Side::Src => (12, 0),
+        Side::Dst => (16, 2),
+    };
+    let old = ne32(&ip[addr_at..addr_at + 4]);
+    let new32 = u32::from_ne_bytes(new);
+    // Σ(~old) + Σ(new) over the address words.
+    let addr_delta = u64::from(!old) + u64::from(new32);
+    ip[addr_at..addr_at + 4].copy_from_slice(&new);
+    let c = ne16(&ip[10..12]);
+    ip[10..12].copy_from_slice(&patch(c, addr_delta).to_ne_bytes());
+    let new_port = port.to_be_bytes();
+    let port_delta = u64::from(!ne16(&l4[port_at..port_at + 2])) + u64::from(u16::from_ne_bytes(new_port));
+    l4[port_at..port_at + 2].copy_from_slice(&new_port);
+    let c = ne16(&l4[csum_at..csum_at + 2]);
+    // An IPv4 UDP checksum of 0 means "none" and stays so; a computed 0 is sent as 0xffff.
+    if !udp || c != 0 {
+        let mut n = patch(c, addr_delta + port_delta);
+        if udp && n == 0 {
+            n = 0xffff;
+        }
+        l4[csum_at..csum_at + 2].copy_from_slice(&n.to_ne_bytes());
+    }
+    true
+}
+
+#[inline]
+fn ne16(b: &[u8]) -> u16 {
+    u16::from_ne_bytes([b[0], b[1]])
+}
+
+#[inline]
+fn ne32(b: &[u8]) -> u32 {
+    u32::from_ne_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// `~fold(~c + delta)`: the checksum `c` after the changes summed in `delta` (any byte
+/// order, as long as `c` and `delta` use the same).
+#[inline]
+fn patch(c: u16, delta: u64) -> u16 {
+    let s = u64::from(!c) + delta;
+    let s = (s & 0xffff_ffff) + (s >> 32);
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    !(s as u16)
 }
 
 /// Write the `N`-byte address `new` at `at`; returns Σ(~old word) + Σ(new word) over its

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rvs_check::{CheckConfig, Checks, DesiredPool, Event, NotifyKind};
+use rvs_core::model::Timeouts;
 use rvs_kaconf::{Config, VirtualServer};
 use tokio::sync::mpsc;
 
@@ -56,11 +57,24 @@ fn seed_pool(new: &VirtualServer, old: Option<(&VirtualServer, &DesiredPool)>) -
     pool
 }
 
+/// `lvs_timeouts` as rvsd's timeouts (0 = leave unchanged), or `None` when not configured.
+fn timeouts(cfg: &Config) -> Option<Timeouts> {
+    let t = cfg.global.lvs_timeouts;
+    let secs =
+        |d: Option<Duration>| d.map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+    (t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some()).then(|| Timeouts {
+        tcp: secs(t.tcp),
+        tcp_fin: secs(t.tcpfin),
+        udp: secs(t.udp),
+    })
+}
+
 impl Lvs {
     /// Starts checking `cfg` and programming rvsd at `socket`; must run inside a tokio
     /// runtime.
     pub fn start(cfg: &Config, socket: PathBuf) -> std::io::Result<Lvs> {
-        let programmer = Programmer::start(socket)?;
+        let programmer = Programmer::start(socket, cfg.global.lvs_flush)?;
+        programmer.set_timeouts(timeouts(cfg));
         let (tx, events) = mpsc::unbounded_channel();
         let checks = Checks::spawn(
             CheckConfig {
@@ -153,6 +167,7 @@ impl Lvs {
             .collect();
         self.cfg = cfg.clone();
         self.pools = pools;
+        self.programmer.set_timeouts(timeouts(cfg));
         self.checks.reload(CheckConfig {
             virtual_servers: cfg.virtual_servers.clone(),
             global: cfg.global.clone(),

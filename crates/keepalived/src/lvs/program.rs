@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rvs_api::{Client, ClientError, Mutation};
-use rvs_core::model::ServiceKey;
+use rvs_core::model::{ServiceKey, Timeouts};
 
 use super::table::{Table, describe};
 
@@ -23,6 +23,7 @@ pub const PING_INTERVAL: Duration = Duration::from_millis(500);
 
 enum Command {
     Set(Table),
+    Timeouts(Option<Timeouts>),
     Resync,
     Stop { release: bool, done: Sender<()> },
 }
@@ -34,12 +35,16 @@ pub struct Programmer {
 }
 
 impl Programmer {
-    /// Starts the thread; it connects to rvsd at `socket` (and keeps trying).
-    pub fn start(socket: PathBuf) -> std::io::Result<Programmer> {
+    /// Starts the thread; it connects to rvsd at `socket` (and keeps trying). With
+    /// `flush` (global `lvs_flush`), rvsd's whole table is cleared on the first connection,
+    /// as keepalived flushes IPVS at start.
+    pub fn start(socket: PathBuf, flush: bool) -> std::io::Result<Programmer> {
         let (tx, rx) = channel();
+        let mut link = Link::new(socket);
+        link.flush = flush;
         let handle = std::thread::Builder::new()
             .name("rvsd-link".into())
-            .spawn(move || Link::new(socket).run(&rx))?;
+            .spawn(move || link.run(&rx))?;
         Ok(Programmer {
             tx,
             handle: Some(handle),
@@ -49,6 +54,12 @@ impl Programmer {
     /// Wants rvsd to hold exactly `table` (for the services rvs-keepalived owns).
     pub fn set(&self, table: Table) {
         let _ = self.tx.send(Command::Set(table));
+    }
+
+    /// Sets rvsd's TCP / TCP FIN / UDP timeouts (global `lvs_timeouts`) now and after every
+    /// reconnection; `None` leaves them alone.
+    pub fn set_timeouts(&self, t: Option<Timeouts>) {
+        let _ = self.tx.send(Command::Timeouts(t));
     }
 
     /// Reads rvsd's table again and repairs what differs (after a reload).
@@ -84,6 +95,11 @@ struct Link {
     /// Changes rvsd refused, not sent again until the next resync.
     refused: Vec<Mutation>,
     unreachable_logged: bool,
+    /// Flush rvsd's table on the first connection.
+    flush: bool,
+    /// Timeouts to set; `timeouts_set` once sent on this connection.
+    timeouts: Option<Timeouts>,
+    timeouts_set: bool,
 }
 
 impl Link {
@@ -96,6 +112,9 @@ impl Link {
             owned: BTreeSet::new(),
             refused: Vec::new(),
             unreachable_logged: false,
+            flush: false,
+            timeouts: None,
+            timeouts_set: false,
         }
     }
 
@@ -116,6 +135,10 @@ impl Link {
                     Command::Set(t) => {
                         self.owned.extend(t.services.keys().copied());
                         self.desired = t;
+                    }
+                    Command::Timeouts(t) => {
+                        self.timeouts_set = self.timeouts == t && self.timeouts_set;
+                        self.timeouts = t;
                     }
                     Command::Resync => {
                         self.applied = None;
@@ -164,6 +187,7 @@ impl Link {
                 self.unreachable_logged = false;
                 self.applied = None;
                 self.refused.clear();
+                self.timeouts_set = false;
                 true
             }
             Err(e) => {
@@ -187,6 +211,26 @@ impl Link {
         let Some(client) = self.client.as_mut() else {
             return;
         };
+        if self.flush {
+            match client.flush() {
+                Ok(()) => {
+                    tracing::info!("lvs_flush: flushed rvsd's table");
+                    self.flush = false;
+                    self.applied = None;
+                }
+                Err(e) => return self.lost(&e),
+            }
+        }
+        if let (Some(t), false) = (self.timeouts, self.timeouts_set) {
+            match client.set_timeouts(&t) {
+                Ok(()) => self.timeouts_set = true,
+                Err(ClientError::Api(e)) => {
+                    tracing::error!("rvsd refused lvs_timeouts: {}", e.message);
+                    self.timeouts_set = true;
+                }
+                Err(e) => return self.lost(&e),
+            }
+        }
         if self.applied.is_none() {
             match client.list_services() {
                 Ok(entries) => {

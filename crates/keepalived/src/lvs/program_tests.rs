@@ -155,7 +155,7 @@ fn programs_changes_survives_an_rvsd_restart_and_releases_on_stop() {
         }])
         .unwrap();
     let rvsd = FakeRvsd::start(&sock, other.clone());
-    let p = Programmer::start(sock.clone()).unwrap();
+    let p = Programmer::start(sock.clone(), false).unwrap();
     p.set(table(80, "wlc", &[11, 12]));
     eventually("two destinations", || dests_of(&rvsd, 80).len() == 2);
 
@@ -184,7 +184,7 @@ fn existing_services_are_adopted_without_a_change() {
     let want = table(80, "wlc", &[11, 12]);
     b.apply(&Table::default().diff(&want)).unwrap();
     let rvsd = FakeRvsd::start(&sock, b);
-    let p = Programmer::start(sock.clone()).unwrap();
+    let p = Programmer::start(sock.clone(), false).unwrap();
     p.set(want);
     // Give it a few sync rounds; it must not have written anything.
     std::thread::sleep(PING_INTERVAL * 3);
@@ -199,7 +199,7 @@ fn a_refused_change_does_not_block_the_others() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("rvsd.sock");
     let rvsd = FakeRvsd::start(&sock, MemoryBackend::new());
-    let p = Programmer::start(sock.clone()).unwrap();
+    let p = Programmer::start(sock.clone(), false).unwrap();
     let mut t = table(80, "wlc", &[11]);
     let bad = table(81, "no-such-sched", &[11]);
     t.services.extend(bad.services);
@@ -208,5 +208,30 @@ fn a_refused_change_does_not_block_the_others() {
     assert!(dests_of(&rvsd, 81).is_empty());
     p.stop(true, Duration::from_secs(5));
     assert!(rvsd.services().is_empty());
+    rvsd.shutdown();
+}
+
+#[test]
+fn lvs_flush_clears_the_table_once_and_lvs_timeouts_are_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("rvsd.sock");
+    let mut foreign = MemoryBackend::new();
+    foreign
+        .apply(&Table::default().diff(&table(8080, "rr", &[11])))
+        .unwrap();
+    let rvsd = FakeRvsd::start(&sock, foreign);
+    let p = Programmer::start(sock.clone(), true).unwrap();
+    let t = rvs_core::model::Timeouts {
+        tcp: 600,
+        tcp_fin: 0,
+        udp: 30,
+    };
+    p.set_timeouts(Some(t));
+    p.set(table(80, "wlc", &[11]));
+    eventually("our service", || dests_of(&rvsd, 80).len() == 1);
+    assert!(dests_of(&rvsd, 8080).is_empty(), "flushed at start");
+    let got = rvsd.backend.lock().unwrap().get_timeouts().unwrap();
+    assert_eq!((got.tcp, got.tcp_fin, got.udp), (600, 120, 30));
+    p.stop(true, Duration::from_secs(5));
     rvsd.shutdown();
 }

@@ -318,10 +318,12 @@ impl Debian {
         let child = fs::read_to_string(&self.vrrp_pid)
             .ok()
             .and_then(|t| t.trim().parse::<i32>().ok());
-        self.proc.signal(Signal::SIGKILL);
+        // The VRRP child first: killed after its parent, it would get the parent-death
+        // SIGTERM and send a priority-0 advert, which is a planned stop, not a crash.
         if let Some(c) = child {
             let _ = kill(Pid::from_raw(c), Signal::SIGKILL);
         }
+        self.proc.signal(Signal::SIGKILL);
         let _ = self.proc.wait_exit(Duration::from_secs(5));
     }
 }

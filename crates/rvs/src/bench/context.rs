@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::lab::LabInfo;
 
 use super::labs::Labs;
+use super::owncpu::OwnCpu;
 use super::paths::PathKind;
 
 /// The binaries the benchmark runs.
@@ -68,6 +69,8 @@ pub struct Ctx {
     pub params: Params,
     /// The commands that set up each path, recorded the first time it is built.
     pub commands: BTreeMap<PathKind, Vec<String>>,
+    /// The benchmark's own CPU accounting, when the machine offers it.
+    pub own: Option<OwnCpu>,
 }
 
 impl Ctx {

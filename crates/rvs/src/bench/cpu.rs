@@ -4,13 +4,16 @@
 //! Busy = user + nice + system + irq + softirq. Steal is left out on purpose: on a virtual
 //! machine it is time the hypervisor gave to someone else, not work of the path under test.
 //! The kernel's forwarding work (softirq) is counted on whichever core processed the packet,
-//! which is why the benchmark reads every core, not only the SUT's.
+//! which is why the benchmark reads every core, not only the SUT's. On a shared machine the
+//! benchmark's own share comes from [`super::owncpu`]; /proc/stat then tells how much else ran.
 
 use std::fs;
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+
+use super::owncpu::OwnCpu;
 
 /// Cumulative jiffies of one core.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -21,32 +24,56 @@ pub struct CoreJiffies {
     pub total: u64,
 }
 
-/// A /proc/stat reading: one entry per core, in core order.
+/// A /proc/stat reading (one entry per core, in core order), with the benchmark's own CPU
+/// nanoseconds per core when they can be told apart (see [`super::owncpu`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CpuSnapshot {
     /// Per-core counters (`cpu0`, `cpu1`, ...).
     pub cores: Vec<CoreJiffies>,
+    /// The benchmark's own CPU per core, nanoseconds.
+    pub own_ns: Option<Vec<u64>>,
 }
 
-/// Busy time per core between two snapshots, in seconds, and the wall time it covers.
+/// CPU time per core between two snapshots, in seconds, and the wall time it covers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CpuUse {
-    /// Busy seconds of each core.
+    /// Busy seconds of each core, every process on the machine included (/proc/stat).
     pub busy_s: Vec<f64>,
+    /// The benchmark's own seconds on each core (its processes and the softirq work they
+    /// cause), when known.
+    pub own_s: Option<Vec<f64>>,
     /// Seconds of wall time between the two readings.
     pub wall_s: f64,
 }
 
 impl CpuUse {
-    /// Busy seconds over all cores.
+    /// Busy seconds over all cores, everything on the machine included.
     pub fn total_busy_s(&self) -> f64 {
         self.busy_s.iter().sum()
     }
 
-    /// Core `i`'s busy share of the interval, in percent.
+    /// The CPU seconds the measured path cost: the benchmark's own when known, else every
+    /// busy second of the machine.
+    pub fn cost_s(&self) -> f64 {
+        self.own_s
+            .as_ref()
+            .map_or_else(|| self.total_busy_s(), |v| v.iter().sum())
+    }
+
+    /// Core `i`'s share of the interval spent on the benchmark (or busy at all), in percent.
     pub fn core_pct(&self, i: usize) -> Option<f64> {
-        let busy = self.busy_s.get(i)?;
+        let busy = match &self.own_s {
+            Some(own) => own.get(i)?,
+            None => self.busy_s.get(i)?,
+        };
         (self.wall_s > 0.0).then(|| busy / self.wall_s * 100.0)
+    }
+
+    /// CPU used by everything else on the machine during the interval, in % of one core
+    /// (`None` when the benchmark's own share is unknown).
+    pub fn other_pct(&self) -> Option<f64> {
+        let own: f64 = self.own_s.as_ref()?.iter().sum();
+        (self.wall_s > 0.0).then(|| ((self.total_busy_s() - own) / self.wall_s * 100.0).max(0.0))
     }
 }
 
@@ -81,13 +108,18 @@ pub fn parse_proc_stat(text: &str) -> Result<CpuSnapshot> {
     if cores.is_empty() {
         return Err(Error::Invalid("/proc/stat has no cpuN line".into()));
     }
-    Ok(CpuSnapshot { cores })
+    Ok(CpuSnapshot {
+        cores,
+        own_ns: None,
+    })
 }
 
-/// Reads /proc/stat now.
-pub fn snapshot() -> Result<CpuSnapshot> {
+/// Reads /proc/stat, and the benchmark's own CPU when `own` is given.
+pub fn snapshot(own: Option<&OwnCpu>) -> Result<CpuSnapshot> {
     let text = fs::read_to_string("/proc/stat").map_err(|e| Error::io("reading /proc/stat", e))?;
-    parse_proc_stat(&text)
+    let mut snap = parse_proc_stat(&text)?;
+    snap.own_ns = own.map(OwnCpu::per_core_ns).transpose()?;
+    Ok(snap)
 }
 
 /// Clock ticks per second of the /proc counters.
@@ -108,7 +140,20 @@ pub fn between(before: &CpuSnapshot, after: &CpuSnapshot, wall_s: f64) -> CpuUse
         .zip(&after.cores)
         .map(|(a, b)| b.busy.saturating_sub(a.busy) as f64 / hz)
         .collect();
-    CpuUse { busy_s, wall_s }
+    let own_s = match (&before.own_ns, &after.own_ns) {
+        (Some(a), Some(b)) => Some(
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| y.saturating_sub(*x) as f64 / 1e9)
+                .collect(),
+        ),
+        _ => None,
+    };
+    CpuUse {
+        busy_s,
+        own_s,
+        wall_s,
+    }
 }
 
 /// utime + stime of process `pid` (all its threads), in seconds.
@@ -158,8 +203,26 @@ intr 12345\nctxt 999\n";
         let u = between(&a, &b, 4.0);
         assert_eq!(u.busy_s, vec![0.0, 2.0]);
         assert_eq!(u.total_busy_s(), 2.0);
+        assert_eq!(u.cost_s(), 2.0);
         assert_eq!(u.core_pct(1), Some(50.0));
         assert_eq!(u.core_pct(2), None);
+        assert_eq!(u.other_pct(), None);
+    }
+
+    #[test]
+    fn own_time_is_the_cost_and_the_rest_is_other_load() {
+        let mut a = parse_proc_stat(STAT).unwrap();
+        let mut b = a.clone();
+        let hz = ticks_per_second() as u64;
+        b.cores[0].busy += 3 * hz;
+        b.cores[1].busy += 3 * hz;
+        a.own_ns = Some(vec![0, 0]);
+        b.own_ns = Some(vec![2_000_000_000, 1_000_000_000]);
+        let u = between(&a, &b, 4.0);
+        assert_eq!(u.own_s, Some(vec![2.0, 1.0]));
+        assert_eq!(u.cost_s(), 3.0);
+        assert_eq!(u.core_pct(0), Some(50.0));
+        assert_eq!(u.other_pct(), Some(75.0));
     }
 
     #[test]

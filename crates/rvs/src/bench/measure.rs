@@ -30,7 +30,7 @@ pub struct HttpSample {
     pub wrk: WrkReport,
     /// Busy time of every core during the run.
     pub cpu: CpuUse,
-    /// Busy CPU (all cores) per completed request, microseconds.
+    /// CPU (all cores; the benchmark's own when known) per completed request, microseconds.
     pub cpu_us_per_req: f64,
 }
 
@@ -49,7 +49,7 @@ pub struct UdpSample {
     pub sent_pps: f64,
     /// Busy time of every core during the run.
     pub cpu: CpuUse,
-    /// Busy CPU (all cores) per million received datagrams, milliseconds.
+    /// CPU (all cores; the benchmark's own when known) per million received datagrams, ms.
     pub cpu_ms_per_mpkt: f64,
 }
 
@@ -116,11 +116,11 @@ fn http(ctx: &Ctx, target: &Target, balancer: &mut Balancer, close: bool) -> Res
     let args = wrk::args(&url, ctx.params.connections, ctx.params.http_secs, close);
     let place = Placement::at(&target.client_ns, ctx.params.gen_core);
     let timeout = Duration::from_secs(ctx.params.http_secs + 15);
-    let before = cpu::snapshot()?;
+    let before = cpu::snapshot(ctx.own.as_ref())?;
     let start = Instant::now();
     let out = run_bounded(&place, "wrk", &args, timeout)?;
     let wall = start.elapsed().as_secs_f64();
-    let after = cpu::snapshot()?;
+    let after = cpu::snapshot(ctx.own.as_ref())?;
     balancer.check_running()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
@@ -139,7 +139,7 @@ fn http(ctx: &Ctx, target: &Target, balancer: &mut Balancer, close: bool) -> Res
         )));
     }
     let cpu = cpu::between(&before, &after, wall);
-    let cpu_us_per_req = cpu.total_busy_s() * 1e6 / report.requests as f64;
+    let cpu_us_per_req = cpu.cost_s() * 1e6 / report.requests as f64;
     Ok(HttpSample {
         wrk: report,
         cpu,
@@ -198,11 +198,11 @@ fn udp_run(ctx: &Ctx, target: &Target, balancer: &mut Balancer) -> Result<UdpSam
     let place = Placement::core(ctx.params.gen_core);
     let rvs = ctx.tools.rvs.display().to_string();
     let timeout = Duration::from_secs_f64(ctx.params.udp_secs + 15.0);
-    let before = cpu::snapshot()?;
+    let before = cpu::snapshot(ctx.own.as_ref())?;
     let start = Instant::now();
     let out = run_bounded(&place, &rvs, &args, timeout)?;
     let wall = start.elapsed().as_secs_f64();
-    let after = cpu::snapshot()?;
+    let after = cpu::snapshot(ctx.own.as_ref())?;
     // Datagrams still in queues are delivered within milliseconds; then the sinks stop.
     std::thread::sleep(Duration::from_millis(300));
     let mut received = 0;
@@ -232,7 +232,7 @@ fn udp_run(ctx: &Ctx, target: &Target, balancer: &mut Balancer) -> Result<UdpSam
     }
     let secs = sent.secs.max(1e-9);
     let cpu = cpu::between(&before, &after, wall);
-    let cpu_ms_per_mpkt = cpu.total_busy_s() * 1e3 / (received as f64 / 1e6);
+    let cpu_ms_per_mpkt = cpu.cost_s() * 1e3 / (received as f64 / 1e6);
     Ok(UdpSample {
         sent: sent.sent,
         received,

@@ -132,6 +132,7 @@ pub fn tables(input: &ReportInput<'_>) -> String {
         "added",
         "gen core %",
         "SUT core %",
+        "other load %",
         "ms CPU / M UDP pkts",
     ]);
     let mut udp = Table::new(&["path", "vs", "Mpps at sink", "×", "Mpps sent", "lost"]);
@@ -165,6 +166,7 @@ pub fn tables(input: &ReportInput<'_>) -> String {
             added(|x| &x.close_cpu_us),
             cell(&p.ka_gen_pct, |v| table::fixed(v, 0)),
             cell(&p.ka_sut_pct, |v| table::fixed(v, 0)),
+            cell(&p.ka_other_pct, |v| table::fixed(v, 0)),
             cell(&p.udp_cpu_ms, |v| table::fixed(v, 0)),
         ]);
         if p.path.carries_udp() {
@@ -191,8 +193,10 @@ pub fn tables(input: &ReportInput<'_>) -> String {
     );
     out.push_str(&http.render());
     out.push_str(
-        "\nCPU busy on all cores per request, from /proc/stat (added = over `vs`); core % \
-         during the keep-alive runs:\n\n",
+        "\nCPU per request on all cores: the benchmark's own processes and the softirq work \
+         they cause (cpuacct cgroup + ksoftirqd; /proc/stat alone where there is no cgroup); \
+         added = over `vs`. Core % (of the benchmark) and other load (everything else on the \
+         machine, /proc/stat busy minus ours, in % of one core) during the keep-alive runs:\n\n",
     );
     out.push_str(&cpu.render());
     out.push_str(&format!(
@@ -253,7 +257,10 @@ pub fn section(input: &ReportInput<'_>) -> String {
          HAProxy), the real servers' processes and the UDP sinks on core {s}. The kernel's \
          forwarding, NAT and XDP work runs in softirq on the core that handed the packet to the \
          veth (mostly the generator's core on the way in, the SUT core on the way back), so \
-         CPU is read from every core: busy = user+nice+system+irq+softirq. {n} interleaved \
+         CPU is read on every core. The machine is shared, so the CPU a path costs is the \
+         benchmark's own: all its processes sit in one cpuacct cgroup, which with tick-based \
+         accounting also holds the softirq work they cause, plus ksoftirqd's time; /proc/stat \
+         (busy = user+nice+system+irq+softirq) gives the rest as \"other load\". {n} interleaved \
          repetitions (the path order rotates each repetition); figures are medians with the \
          (min–max) range.\n\n",
         g = pr.gen_core,

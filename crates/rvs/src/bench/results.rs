@@ -20,12 +20,14 @@ pub struct PathSummary {
     pub ka_p50_us: Option<Summary>,
     /// Keep-alive 99th percentile latency, µs.
     pub ka_p99_us: Option<Summary>,
-    /// Busy CPU (all cores) per keep-alive request, µs.
+    /// CPU (all cores) per keep-alive request, µs.
     pub ka_cpu_us: Option<Summary>,
     /// Generator core busy % during the keep-alive runs.
     pub ka_gen_pct: Option<Summary>,
     /// SUT core busy % during the keep-alive runs.
     pub ka_sut_pct: Option<Summary>,
+    /// CPU of everything else on the machine during the keep-alive runs, % of one core.
+    pub ka_other_pct: Option<Summary>,
     /// New connections per second (`Connection: close`).
     pub close_cps: Option<Summary>,
     /// 99th percentile latency with `Connection: close`, µs.
@@ -84,6 +86,7 @@ pub fn summarise(
                 ka_cpu_us: of(ka.iter().map(|s| s.cpu_us_per_req).collect()),
                 ka_gen_pct: of(ka.iter().filter_map(|s| s.cpu.core_pct(gen_core)).collect()),
                 ka_sut_pct: of(ka.iter().filter_map(|s| s.cpu.core_pct(sut_core)).collect()),
+                ka_other_pct: of(ka.iter().filter_map(|s| s.cpu.other_pct()).collect()),
                 close_cps: of(cl.iter().map(|s| s.wrk.rps).collect()),
                 close_p99_us: of(cl.iter().map(|s| s.wrk.p99_us).collect()),
                 close_cpu_us: of(cl.iter().map(|s| s.cpu_us_per_req).collect()),
@@ -229,6 +232,7 @@ mod tests {
             },
             cpu: CpuUse {
                 busy_s: vec![10.0, 5.0],
+                own_s: None,
                 wall_s: 10.0,
             },
             cpu_us_per_req: cpu_us,

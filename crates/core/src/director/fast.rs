@@ -1,0 +1,190 @@
+//! The fast path: a packet of an established IPv4 TCP or UDP connection, both directions.
+//!
+//! Most packets a director sees belong to connections it already tracks. For those,
+//! [`Director::established_v4`] and [`Director::reply_v4`] do what the general path
+//! ([`existing`](super::input), [`xmit_in`](super::xmit), [`reply`](super::input)) does,
+//! in the same order and with the same results, without its generality: no address
+//! conversions, one bounds check per header, checksums patched in one pass.
+//!
+//! The rule that keeps both paths equal: every check that could make the general path
+//! take another turn (a SYN, a deleted destination, TTL about to expire, a packet too big
+//! for its path, a tunnel without source address or headroom) is made *before* anything
+//! changes, and on any of them the fast path returns `None` and the general path runs as if
+//! the fast one did not exist. The differential test in `fast_tests.rs` holds them to it.
+
+use core::net::IpAddr;
+
+use rvs_wire::ip_proto;
+
+use crate::Instant;
+use crate::conn::{ConnId, Direction, Segment};
+use crate::forward::{Side, TunParams, nat_rewrite_v4, tun_encapsulate};
+use crate::model::ForwardMethod;
+use crate::verdict::Verdict;
+
+use super::Director;
+use super::packet::Parsed;
+
+/// Smallest IPv4 MTU (RFC 791): a tunnel path whose inner MTU falls below it is refused.
+const MIN_MTU_V4: u16 = 68;
+
+/// Length of the outer IPv4 header of a tunnel.
+const TUN_V4_HEADER: u16 = 20;
+
+impl Director {
+    /// A client packet of connection `id`: IPv4 TCP/UDP, not a SYN, destination available,
+    /// forwarded without TTL or MTU trouble. `None` (nothing changed) for anything else.
+    #[inline]
+    pub(crate) fn established_v4(
+        &mut self,
+        buf: &mut [u8],
+        p: &Parsed,
+        id: ConnId,
+        seg: Segment,
+        now: Instant,
+    ) -> Option<Verdict> {
+        if !self.fast_path || p.v6 || seg.is_new_conn() {
+            return None;
+        }
+        // SCTP needs its CRC recomputed: the general path does that.
+        if !matches!(p.proto, ip_proto::TCP | ip_proto::UDP) {
+            return None;
+        }
+        let c = self.conns.get(id)?;
+        let method = c.method();
+        let dest_id = c.dest_id();
+        let dport = c.dport();
+        let IpAddr::V4(rip) = c.dest_addr().ip() else {
+            return None;
+        };
+        if buf.get(p.l3 + 8).is_none_or(|&ttl| ttl <= 1) {
+            return None;
+        }
+        let path = self.path(IpAddr::V4(rip));
+        let mtu = path.mtu;
+        let len = p.ip_len();
+        let tunnel = match method {
+            ForwardMethod::Masq | ForwardMethod::Route => {
+                if len > usize::from(mtu) {
+                    return None;
+                }
+                None
+            }
+            ForwardMethod::Tunnel => {
+                let inner = mtu.saturating_sub(TUN_V4_HEADER);
+                if inner < MIN_MTU_V4 || len > usize::from(inner) || p.start < 20 {
+                    return None;
+                }
+                match path.source.or(self.local_v4)? {
+                    IpAddr::V4(src) => Some(src),
+                    IpAddr::V6(_) => return None,
+                }
+            }
+        };
+        let d = self.st.dests.get_mut(dest_id)?;
+        if !d.available {
+            return None;
+        }
+        // Committed: from here on this is the general path's work, in its order.
+        // `ip_vs_in_stats`.
+        let bytes = len as u64;
+        d.stats.count_in(bytes);
+        if let Some(s) = d.slot.and_then(|(s, _)| self.st.services.get_mut(s)) {
+            s.stats.count_in(bytes);
+        }
+        self.st.global.count_in(bytes);
+        let st = &mut self.st;
+        self.conns
+            .on_packet(id, Direction::Input, seg, now, &mut |d| st.apply(d));
+        decrement_ttl_v4(buf, p.l3);
+        let next_hop = IpAddr::V4(rip);
+        match (method, tunnel) {
+            (ForwardMethod::Tunnel, Some(src)) => {
+                self.ip_ident = self.ip_ident.wrapping_add(1);
+                let params = TunParams {
+                    src: IpAddr::V4(src),
+                    rip: next_hop,
+                    df: self.opts.sysctls.pmtu_disc && p.df,
+                    ident: self.ip_ident,
+                };
+                Some(match tun_encapsulate(buf, p, &params) {
+                    Ok((start, len)) => Verdict::Forward {
+                        next_hop,
+                        start,
+                        len,
+                    },
+                    Err(r) => Verdict::Drop(r),
+                })
+            }
+            (ForwardMethod::Masq, _) => Some(
+                match nat_rewrite_v4(buf, p, Side::Dst, rip.octets(), dport) {
+                    Ok(()) => forward(p, next_hop),
+                    Err(r) => Verdict::Drop(r),
+                },
+            ),
+            _ => Some(forward(p, next_hop)),
+        }
+    }
+
+    /// A NAT reply of connection `id`: IPv4 TCP/UDP forwarded without TTL or MTU trouble.
+    /// `None` (nothing changed) for anything else.
+    #[inline]
+    pub(crate) fn reply_v4(
+        &mut self,
+        buf: &mut [u8],
+        p: &Parsed,
+        id: ConnId,
+        seg: Segment,
+        now: Instant,
+    ) -> Option<Verdict> {
+        if !self.fast_path || p.v6 {
+            return None;
+        }
+        if !matches!(p.proto, ip_proto::TCP | ip_proto::UDP) {
+            return None;
+        }
+        let c = self.conns.get(id)?;
+        let vip: [u8; 4] = *c.virtual_bytes().first_chunk()?;
+        let vport = c.vport();
+        let dest_id = c.dest_id();
+        if c.is_v6()
+            || buf.get(p.l3 + 8).is_none_or(|&ttl| ttl <= 1)
+            || p.ip_len() > usize::from(self.default_mtu)
+        {
+            return None;
+        }
+        decrement_ttl_v4(buf, p.l3);
+        if let Err(r) = nat_rewrite_v4(buf, p, Side::Src, vip, vport) {
+            return Some(Verdict::Drop(r));
+        }
+        self.count_out(dest_id, p.ip_len() as u64);
+        let st = &mut self.st;
+        self.conns
+            .on_packet(id, Direction::Output, seg, now, &mut |d| st.apply(d));
+        Some(forward(p, p.dst()))
+    }
+}
+
+/// The frame as received (after in-place rewrites), towards `next_hop`.
+#[inline]
+fn forward(p: &Parsed, next_hop: IpAddr) -> Verdict {
+    Verdict::Forward {
+        next_hop,
+        start: p.start,
+        len: p.end - p.start,
+    }
+}
+
+/// [`decrement_ttl`](crate::forward::decrement_ttl) for an IPv4 header whose TTL was
+/// checked to be above 1.
+#[inline]
+fn decrement_ttl_v4(buf: &mut [u8], l3: usize) {
+    if let Some(h) = buf.get_mut(l3..).and_then(|h| h.first_chunk_mut::<12>()) {
+        h[8] = h[8].wrapping_sub(1);
+        // RFC 1624 for the TTL (high byte of its word) going down by one, as the kernel's
+        // `ip_decrease_ttl`: add 0x0100 with end-around carry.
+        let c = u32::from(u16::from_be_bytes([h[10], h[11]])) + 0x0100;
+        let c = (c + u32::from(c >= 0xffff)) as u16;
+        h[10..12].copy_from_slice(&c.to_be_bytes());
+    }
+}
