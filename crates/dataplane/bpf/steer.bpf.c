@@ -94,6 +94,17 @@ struct {
 	__type(value, __u32);
 } rvs_ifslot SEC(".maps");
 
+/* ifindex -> the interface's own MAC (bytes 0..5 little-endian in the low 48 bits). Only
+ * frames addressed to it are steered: a flooded frame for another host (a switch that has
+ * not learnt the MAC, the old master after a VRRP failover) is the kernel's to drop, as it
+ * is for IPVS; otherwise two directors would forward the same packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u64);
+} rvs_ifmac SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
 	__uint(max_entries, MAX_IFACES * MAX_QUEUES);
@@ -321,6 +332,15 @@ int rvs_steer(struct xdp_md *ctx)
 	if ((void *)(eth + 1) > end)
 		goto pass;
 
+	__u32 ifindex = ctx->ingress_ifindex;
+	__u64 *own = bpf_map_lookup_elem(&rvs_ifmac, &ifindex);
+	if (!own)
+		goto pass;
+	__u64 dst = (__u64)eth->h_dest[0] | (__u64)eth->h_dest[1] << 8 | (__u64)eth->h_dest[2] << 16 |
+		    (__u64)eth->h_dest[3] << 24 | (__u64)eth->h_dest[4] << 32 | (__u64)eth->h_dest[5] << 40;
+	if (dst != *own)
+		goto pass;
+
 	__u16 type = eth->h_proto;
 	void *l3 = eth + 1;
 	if (type == bpf_htons(ETH_P_8021Q) || type == bpf_htons(ETH_P_8021AD)) {
@@ -343,7 +363,6 @@ int rvs_steer(struct xdp_md *ctx)
 	if (w == 2)
 		count(STAT_FRAGMENTS);
 
-	__u32 ifindex = ctx->ingress_ifindex;
 	__u32 *slot = bpf_map_lookup_elem(&rvs_ifslot, &ifindex);
 	__u32 queue = ctx->rx_queue_index;
 	if (slot && *slot < MAX_IFACES && queue < MAX_QUEUES &&

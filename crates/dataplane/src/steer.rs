@@ -136,6 +136,8 @@ pub struct Steering {
     rs_addr: BpfHashMap<MapData, SteerKey, u32>,
     local: BpfHashMap<MapData, SteerKey, u32>,
     ifslot: BpfHashMap<MapData, u32, u32>,
+    /// ifindex -> the interface's MAC: only frames addressed to it are steered.
+    ifmac: BpfHashMap<MapData, u32, u64>,
     xsks: XskMap<MapData>,
     stats: PerCpuArray<MapData, u64>,
 }
@@ -172,6 +174,7 @@ impl Steering {
         let rs_addr = BpfHashMap::try_from(take("rvs_rs_addr")?).map_err(bpf_err)?;
         let local = BpfHashMap::try_from(take("rvs_local")?).map_err(bpf_err)?;
         let ifslot = BpfHashMap::try_from(take("rvs_ifslot")?).map_err(bpf_err)?;
+        let ifmac = BpfHashMap::try_from(take("rvs_ifmac")?).map_err(bpf_err)?;
         let xsks = XskMap::try_from(take("rvs_xsks")?).map_err(bpf_err)?;
         let stats = PerCpuArray::try_from(take("rvs_stats")?).map_err(bpf_err)?;
         let prog: &mut Xdp = ebpf
@@ -192,6 +195,7 @@ impl Steering {
             rs_addr,
             local,
             ifslot,
+            ifmac,
             xsks,
             stats,
         };
@@ -201,6 +205,12 @@ impl Steering {
             remove_stale(&mut nl, iface, ifindex)?;
             s.attach_one(iface, ifindex, mode)?;
             s.ifslot.insert(ifindex, slot as u32, 0).map_err(bpf_err)?;
+            let mac = crate::netlink::link(&mut nl, ifindex)?.mac.ok_or_else(|| {
+                Error::Bpf(format!(
+                    "{iface} has no MAC address: only Ethernet links are served"
+                ))
+            })?;
+            s.ifmac.insert(ifindex, mac_key(mac), 0).map_err(bpf_err)?;
         }
         Ok(s)
     }
@@ -422,4 +432,9 @@ fn remove_stale(nl: &mut NlSocket, iface: &str, ifindex: u32) -> Result<()> {
 /// The compiled steering program (an ELF object), e.g. to load it with aya in a tool.
 pub fn program_object() -> &'static [u8] {
     STEER_OBJ
+}
+
+/// A MAC as the steering program compares it: bytes 0..5 little-endian in the low 48 bits.
+fn mac_key(mac: [u8; 6]) -> u64 {
+    u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0])
 }

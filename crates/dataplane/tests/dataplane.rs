@@ -318,17 +318,18 @@ fn nat_replies_are_steered_but_replies_to_local_addresses_are_not() {
         .send_to(b"check-reply", "203.0.113.1:5555")
         .unwrap();
     assert_eq!(received(&checker).as_deref(), Some(&b"check-reply"[..]));
-    // Reply to a client (destination not local): the data plane gets it.
-    real_server
-        .send_to(b"nat-reply", "198.51.100.7:40000")
-        .unwrap();
+    // Reply to a client (destination not local): the data plane gets it. Sent again each
+    // round (bounded) so a slow worker start on a loaded machine cannot lose the only copy.
     let mut got = Vec::new();
-    for _ in 0..20 {
+    for _ in 0..50 {
+        real_server
+            .send_to(b"nat-reply", "198.51.100.7:40000")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
         got = seen.lock().unwrap().clone();
         if !got.is_empty() {
             break;
         }
-        std::thread::sleep(Duration::from_millis(100));
     }
     assert!(
         got.contains(&(4, 17, 40000)),

@@ -122,11 +122,9 @@ impl VrrpSet {
         let mut wanted = split(&valid);
         let names: Vec<String> = self.units.keys().cloned().collect();
         for name in names {
-            let keep = wanted.get(&name).is_some_and(|c| {
-                self.units
-                    .get(&name)
-                    .is_some_and(|u| u.config == *c)
-            });
+            let keep = wanted
+                .get(&name)
+                .is_some_and(|c| self.units.get(&name).is_some_and(|u| u.config == *c));
             if keep {
                 wanted.remove(&name);
             } else if let Some(u) = self.units.remove(&name) {
@@ -148,7 +146,10 @@ impl VrrpSet {
 
     /// Every instance's state.
     pub fn status(&self) -> Vec<InstanceStatus> {
-        self.units.values().flat_map(|u| u.driver.status()).collect()
+        self.units
+            .values()
+            .flat_map(|u| u.driver.status())
+            .collect()
     }
 
     /// Stops every unit: with `release`, priority 0 and VIPs removed (in parallel, so one
@@ -194,7 +195,11 @@ mod tests {
     #[test]
     fn groups_and_lone_instances_become_units_with_their_scripts() {
         let cfg = Config {
-            instances: vec![inst("A", 1, Some("s1")), inst("B", 2, None), inst("C", 3, Some("s2"))],
+            instances: vec![
+                inst("A", 1, Some("s1")),
+                inst("B", 2, None),
+                inst("C", 3, Some("s2")),
+            ],
             scripts: vec![
                 ScriptConfig::new("s1", &["/bin/true"]),
                 ScriptConfig::new("s2", &["/bin/true"]),
@@ -206,13 +211,16 @@ mod tests {
             }],
         };
         let u = split(&cfg);
-        assert_eq!(
-            u.keys().collect::<Vec<_>>(),
-            vec!["group:G", "instance:C"]
-        );
+        assert_eq!(u.keys().collect::<Vec<_>>(), vec!["group:G", "instance:C"]);
         let g = &u["group:G"];
         assert_eq!(g.instances.len(), 2);
-        assert_eq!(g.scripts.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["s1"]);
+        assert_eq!(
+            g.scripts
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>(),
+            vec!["s1"]
+        );
         let c = &u["instance:C"];
         assert_eq!(c.scripts[0].name, "s2");
         assert!(c.sync_groups.is_empty());

@@ -124,7 +124,8 @@ fn seed_scenario_two_directors() {
     assert!(!has_addr(&d1, &vip), "a stopped master releases its VIP");
     assert!(
         !rvsadm_list(&dir1.sock).contains(&format!("{vip}:80")),
-        "a stopped daemon removes the services it created"
+        "a stopped daemon removes the services it created: {}",
+        ka1.log_text()
     );
     let t = Instant::now();
     wait_until(LONG, "clients served after handover", || {
@@ -301,5 +302,53 @@ fn five_reloads_under_wrk_without_errors() {
         list.lines()
             .any(|l| l.contains(&format!("{rs2}:80")) && l.contains(" 5 ")),
         "rs2 has the weight of the last good reload:\n{list}"
+    );
+}
+
+/// A reload that changes one VRRP instance leaves the other alone: its VIP never goes.
+#[test]
+fn a_reload_restarts_only_the_changed_vrrp_instance() {
+    if !root_or_skip("a_reload_restarts_only_the_changed_vrrp_instance") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let lab = Lab::up_ha(&unique_name("v"));
+    let d1 = lab.ns("director");
+    let vip = lab.vip();
+    let vip2 = "198.51.100.20";
+    let text = |prio2: u8| {
+        conf("MASTER", 100, &vip, ["", ""], false)
+            + &format!(
+                "vrrp_instance VI_2 {{\n    state MASTER\n    interface eth0\n    virtual_router_id 52\n    \
+                 priority {prio2}\n    advert_int 1\n    virtual_ipaddress {{\n        {vip2}/32 dev eth0\n    }}\n}}\n"
+            )
+    };
+    let c1 = write_conf(dir, "d1.conf", &text(100));
+    let ka = start_ours(&d1, &c1, &dir.join("none.sock"), dir, "ka", &[]);
+    wait_until(LONG, "both VIPs", || {
+        has_addr(&d1, &vip) && has_addr(&d1, vip2)
+    });
+    fs::write(&c1, text(120)).expect("conf");
+    ka.signal(Signal::SIGHUP);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        assert!(
+            has_addr(&d1, &vip),
+            "VI_1's VIP went away during the reload"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    wait_until(LONG, "VI_2 master again", || has_addr(&d1, vip2));
+    let log = ka.log_text();
+    assert_eq!(
+        log.matches("(VI_1) Entering MASTER STATE").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("(VI_2) Entering MASTER STATE").count(),
+        2,
+        "{log}"
     );
 }

@@ -351,3 +351,7 @@ fn data_plane_error(e: anyhow::Error) -> ApiError {
         format!("data plane: {e:#}"),
     )
 }
+
+#[cfg(test)]
+#[path = "backend_tests.rs"]
+mod tests;

@@ -58,7 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // Bind before attaching anything: a second rvsd on the same socket stops here.
     let socket = ControlSocket::bind(&socket_path)
         .with_context(|| format!("control socket {}", socket_path.display()))?;
-    let metrics = cli
+    let metrics_listener = cli
         .metrics
         .map(|addr| TcpListener::bind(addr).with_context(|| format!("--metrics {addr}")))
         .transpose()?;
@@ -101,7 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         let mut b = control.lock().unwrap_or_else(|p| p.into_inner());
         rvs_api::handle_line(&mut *b, line)
     }))?;
-    if let Some(listener) = metrics {
+    if let Some(listener) = metrics_listener {
         let scraped = backend.clone();
         metrics::serve(
             listener,
@@ -135,10 +135,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// SIGUSR1: write the data plane's counters (the `counters` answer) to `file` (atomically),
 /// or log them.
 fn dump_counters(backend: &Mutex<RvsdBackend>, file: Option<StateFile>) {
-    let counters = backend
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .counters();
+    let counters = backend.lock().unwrap_or_else(|p| p.into_inner()).counters();
     let json = counters
         .map_err(anyhow::Error::from)
         .and_then(|c| Ok(serde_json::to_string(&c)?));

@@ -75,7 +75,7 @@ impl Parsed {
 }
 
 /// Parse `buf[start..start + len]` as an Ethernet frame carrying IPv4 or IPv6.
-#[inline]
+#[inline(always)]
 pub(crate) fn parse(buf: &[u8], start: usize, len: usize) -> Result<Parsed, DropReason> {
     match parse_common(buf, start, len) {
         Some(p) => Ok(p),
@@ -86,7 +86,7 @@ pub(crate) fn parse(buf: &[u8], start: usize, len: usize) -> Result<Parsed, Drop
 /// The common case at fixed offsets: untagged Ethernet, IPv4 without options and not a
 /// fragment, TCP or UDP. `None` for anything else, valid or not: [`parse_any`] then decides,
 /// so this only ever accepts what `parse_any` accepts, with the same result.
-#[inline]
+#[inline(always)]
 fn parse_common(buf: &[u8], start: usize, len: usize) -> Option<Parsed> {
     const L3: usize = ethernet::HEADER_LEN;
     const L4: usize = L3 + ipv4::HEADER_LEN;
@@ -115,7 +115,7 @@ fn parse_common(buf: &[u8], start: usize, len: usize) -> Option<Parsed> {
         _ => return None,
     };
     let ip: &[u8; ipv4::HEADER_LEN] = h[L3..L4].try_into().ok()?;
-    if !header_checksum_ok(ip) {
+    if !header20_checksum_ok(ip) {
         return None;
     }
     let mut src_raw = [0u8; 16];
@@ -195,6 +195,18 @@ fn parse_v4(buf: &[u8], start: usize, l3: usize, ip: &[u8]) -> Result<Parsed, Dr
     };
     transport(buf, &mut out)?;
     Ok(out)
+}
+
+/// [`header_checksum_ok`] of a header without options: five native-endian words (the one's
+/// complement sum does not depend on byte order, RFC 1071 §2(B)).
+#[inline(always)]
+fn header20_checksum_ok(h: &[u8; ipv4::HEADER_LEN]) -> bool {
+    let w = |i: usize| u64::from(u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]));
+    let s = w(0) + w(4) + w(8) + w(12) + w(16);
+    let s = (s & 0xffff_ffff) + (s >> 32);
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    (s & 0xffff) + (s >> 16) == 0xffff
 }
 
 /// Whether an IPv4 header (a multiple of 4 bytes) sums to all ones.

@@ -167,6 +167,7 @@ impl Director {
     }
 
     /// Route information towards `rip`.
+    #[inline]
     pub(crate) fn path(&self, rip: IpAddr) -> forward::PathInfo {
         let default = forward::PathInfo {
             source: None,

@@ -91,7 +91,7 @@ pub(crate) fn rewrite(
 }
 
 /// [`rewrite`] of an IPv4 TCP or UDP packet, the common case.
-#[inline]
+#[inline(always)]
 pub(crate) fn rewrite_v4(
     buf: &mut [u8],
     p: &Parsed,
@@ -122,8 +122,8 @@ pub(crate) fn rewrite_v4(
 ///
 /// The sums are taken over native-endian words: a one's complement sum does not depend on
 /// byte order (RFC 1071 §2(B)), so no byte swapping is needed.
-#[inline]
-pub(crate) fn rewrite_v4_headers(
+#[inline(always)]
+fn rewrite_v4_headers(
     ip: &mut [u8; 20],
     l4: &mut [u8],
     udp: bool,
@@ -140,14 +140,16 @@ pub(crate) fn rewrite_v4_headers(
         Side::Dst => (16, 2),
     };
     let old = ne32(&ip[addr_at..addr_at + 4]);
-    let new32 = u32::from_ne_bytes(new);
-    // Σ(~old) + Σ(new) over the address words.
-    let addr_delta = u64::from(!old) + u64::from(new32);
+    // Σ(~old) + Σ(new) over the address words, folded to 17 bits.
+    let addr_delta = u64::from(!old) + u64::from(u32::from_ne_bytes(new));
+    let addr_delta = ((addr_delta & 0xffff_ffff) + (addr_delta >> 32)) as u32;
+    let addr_delta = (addr_delta & 0xffff) + (addr_delta >> 16);
     ip[addr_at..addr_at + 4].copy_from_slice(&new);
     let c = ne16(&ip[10..12]);
     ip[10..12].copy_from_slice(&patch(c, addr_delta).to_ne_bytes());
     let new_port = port.to_be_bytes();
-    let port_delta = u64::from(!ne16(&l4[port_at..port_at + 2])) + u64::from(u16::from_ne_bytes(new_port));
+    let port_delta =
+        u32::from(!ne16(&l4[port_at..port_at + 2])) + u32::from(u16::from_ne_bytes(new_port));
     l4[port_at..port_at + 2].copy_from_slice(&new_port);
     let c = ne16(&l4[csum_at..csum_at + 2]);
     // An IPv4 UDP checksum of 0 means "none" and stays so; a computed 0 is sent as 0xffff.
@@ -172,12 +174,10 @@ fn ne32(b: &[u8]) -> u32 {
 }
 
 /// `~fold(~c + delta)`: the checksum `c` after the changes summed in `delta` (any byte
-/// order, as long as `c` and `delta` use the same).
+/// order, as long as `c` and `delta` use the same; `delta` below 2^18).
 #[inline]
-fn patch(c: u16, delta: u64) -> u16 {
-    let s = u64::from(!c) + delta;
-    let s = (s & 0xffff_ffff) + (s >> 32);
-    let s = (s & 0xffff) + (s >> 16);
+fn patch(c: u16, delta: u32) -> u16 {
+    let s = u32::from(!c) + delta;
     let s = (s & 0xffff) + (s >> 16);
     let s = (s & 0xffff) + (s >> 16);
     !(s as u16)

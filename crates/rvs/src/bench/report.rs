@@ -123,6 +123,7 @@ pub fn tables(input: &ReportInput<'_>) -> String {
         "new conn/s",
         "×",
         "p99 (close)",
+        "errors",
     ]);
     let mut cpu = Table::new(&[
         "path",
@@ -157,6 +158,7 @@ pub fn tables(input: &ReportInput<'_>) -> String {
             cell(&p.close_cps, table::si),
             table::ratio(ratio_of(s, p.path, |x| x.close_cps)),
             cell(&p.close_p99_us, table::latency),
+            p.http_errors.to_string(),
         ]);
         cpu.row(vec![
             name.clone(),
@@ -188,7 +190,8 @@ pub fn tables(input: &ReportInput<'_>) -> String {
     }
     let pr = input.params;
     let mut out = format!(
-        "HTTP through the path (wrk -t1 -c{} -d{}s; median of {} (min–max); × = over `vs`):\n\n",
+        "HTTP through the path (wrk -t1 -c{} -d{}s; median of {} (min–max); × = over `vs`; \
+         errors = wrk socket errors and timeouts over all runs):\n\n",
         pr.connections, pr.http_secs, input.reps
     );
     out.push_str(&http.render());

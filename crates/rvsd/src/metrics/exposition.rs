@@ -42,11 +42,9 @@ const TRAFFIC: [CounterField; 5] = [
         "Packets from real servers to clients through the director (NAT only)",
         |c| c.outpkts,
     ),
-    (
-        "in_bytes_total",
-        "Bytes from clients (IP lengths)",
-        |c| c.inbytes,
-    ),
+    ("in_bytes_total", "Bytes from clients (IP lengths)", |c| {
+        c.inbytes
+    }),
     (
         "out_bytes_total",
         "Bytes from real servers through the director (IP lengths, NAT only)",
@@ -191,7 +189,9 @@ pub fn render(services: &[ServiceEntry], dp: &DataplaneCounters) -> String {
             &format!("rvs_service_{suffix}"),
             Kind::Counter,
             &format!("{help}, per virtual service."),
-            services.iter().map(|s| (service_labels(&s.service.key), field(&s.stats))),
+            services
+                .iter()
+                .map(|s| (service_labels(&s.service.key), field(&s.stats))),
         );
     }
     for (suffix, help, field) in RATES {
@@ -199,7 +199,9 @@ pub fn render(services: &[ServiceEntry], dp: &DataplaneCounters) -> String {
             &format!("rvs_service_{suffix}"),
             Kind::Gauge,
             &format!("{help}, per virtual service."),
-            services.iter().map(|s| (service_labels(&s.service.key), field(&s.rates))),
+            services
+                .iter()
+                .map(|s| (service_labels(&s.service.key), field(&s.rates))),
         );
     }
     for (suffix, help, field) in TRAFFIC {
@@ -207,7 +209,9 @@ pub fn render(services: &[ServiceEntry], dp: &DataplaneCounters) -> String {
             &format!("rvs_destination_{suffix}"),
             Kind::Counter,
             &format!("{help}, per destination."),
-            dests.iter().map(|(s, d)| (dest_labels(s, d), field(&d.stats))),
+            dests
+                .iter()
+                .map(|(s, d)| (dest_labels(s, d), field(&d.stats))),
         );
     }
     for (suffix, help, field) in RATES {
@@ -215,7 +219,9 @@ pub fn render(services: &[ServiceEntry], dp: &DataplaneCounters) -> String {
             &format!("rvs_destination_{suffix}"),
             Kind::Gauge,
             &format!("{help}, per destination."),
-            dests.iter().map(|(s, d)| (dest_labels(s, d), field(&d.rates))),
+            dests
+                .iter()
+                .map(|(s, d)| (dest_labels(s, d), field(&d.rates))),
         );
     }
     let conns: [(&str, &str, fn(&DestEntry) -> u64); 4] = [

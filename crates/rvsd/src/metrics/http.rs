@@ -135,7 +135,12 @@ pub fn read_head(r: &mut impl Read, limit: usize) -> Result<Vec<u8>, HeadError> 
             Ok(0) => return Err(HeadError::Incomplete),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 return Err(HeadError::Incomplete);
             }
             Err(e) => return Err(HeadError::Io(e)),

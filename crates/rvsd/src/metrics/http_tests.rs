@@ -64,7 +64,10 @@ fn heads_end_at_the_blank_line_and_are_bounded() {
     let head = read_head(&mut r, MAX_HEAD).unwrap();
     assert_eq!(head, b"GET /metrics HTTP/1.1\r\nHost: x");
     let mut lax = Cursor::new(b"GET /metrics HTTP/1.0\n\n".to_vec());
-    assert_eq!(read_head(&mut lax, MAX_HEAD).unwrap(), b"GET /metrics HTTP/1.0");
+    assert_eq!(
+        read_head(&mut lax, MAX_HEAD).unwrap(),
+        b"GET /metrics HTTP/1.0"
+    );
 
     let mut unfinished = Cursor::new(b"GET /metrics HTTP/1.1\r\nHost: x\r\n".to_vec());
     assert!(matches!(
@@ -77,7 +80,10 @@ fn heads_end_at_the_blank_line_and_are_bounded() {
         Err(HeadError::TooLarge)
     ));
     // A complete head that is still too long is refused too.
-    let long = format!("GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD));
+    let long = format!(
+        "GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n",
+        "a".repeat(MAX_HEAD)
+    );
     assert!(matches!(
         read_head(&mut Cursor::new(long.into_bytes()), MAX_HEAD),
         Err(HeadError::TooLarge)
