@@ -20,7 +20,10 @@
 //!     --toggle-collect='*process_one*' target/release/deps/process-HASH
 //! ```
 //!
-//! It processes [`COUNT_PACKETS`] packets; instructions per packet = total Ir / that number.
+//! It processes [`COUNT_PACKETS`] packets (`RVS_PROCESS_N` to change); instructions per
+//! packet = total Ir / that number. The same mode under `perf stat -e task-clock`, once with
+//! `RVS_PROCESS_N=0` and once with many packets, gives CPU time per packet on a machine too
+//! loaded for wall-clock benchmarks.
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
@@ -317,15 +320,19 @@ fn count_mode(what: &str) {
         };
         (s.director, frames, Instant::from_secs(2))
     };
+    let n = std::env::var("RVS_PROCESS_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(COUNT_PACKETS);
     let mut forwarded = 0usize;
-    for i in 0..COUNT_PACKETS {
+    for i in 0..n {
         let f = &frames[i % frames.len()];
         buf[HEADROOM..HEADROOM + f.len()].copy_from_slice(f);
         let v = process_one(&mut d, &mut buf, f.len(), now);
         forwarded += usize::from(matches!(v, Verdict::Forward { .. }));
     }
-    assert_eq!(forwarded, COUNT_PACKETS, "every packet must be forwarded");
-    println!("{what}: {COUNT_PACKETS} packets");
+    assert_eq!(forwarded, n, "every packet must be forwarded");
+    println!("{what}: {n} packets");
 }
 
 criterion_group! {

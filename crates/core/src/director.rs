@@ -250,17 +250,35 @@ impl Director {
     /// behind a locally generated ICMP error (`TooBig`, `NoDestination`), although a frame
     /// then goes out.
     pub fn process(&mut self, buf: &mut [u8], start: usize, len: usize, now: Instant) -> Verdict {
-        let v = match packet::parse(buf, start, len) {
-            Ok(p) => match Protocol::from_number(p.proto) {
-                Some(proto) => self.input(buf, &p, proto, now),
-                None => self.icmp(buf, &p, now),
-            },
-            Err(r) => Verdict::Drop(r),
+        // The common frame (untagged IPv4 TCP/UDP) goes straight in; the rest through the
+        // general parser.
+        let v = match packet::parse_common(buf, start, len) {
+            Some(p) => {
+                let proto = if p.proto == 6 {
+                    Protocol::Tcp
+                } else {
+                    Protocol::Udp
+                };
+                self.input(buf, &p, proto, now)
+            }
+            None => self.process_any(buf, start, len, now),
         };
         if let Verdict::Drop(r) = v {
             self.drops.count(r);
         }
         v
+    }
+
+    /// [`Director::process`] of a frame the common-case parser left to the general one.
+    #[inline(never)]
+    fn process_any(&mut self, buf: &mut [u8], start: usize, len: usize, now: Instant) -> Verdict {
+        match packet::parse_any(buf, start, len) {
+            Ok(p) => match Protocol::from_number(p.proto) {
+                Some(proto) => self.input(buf, &p, proto, now),
+                None => self.icmp(buf, &p, now),
+            },
+            Err(r) => Verdict::Drop(r),
+        }
     }
 
     /// Expire connections whose time has come and run the rate estimator (one step per

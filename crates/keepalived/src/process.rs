@@ -44,8 +44,9 @@ pub fn background(args: &[OsString], pid_file: &Path) -> io::Result<i32> {
         .arg("--dont-fork")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .current_dir("/");
+        .stderr(Stdio::null());
+    // The working directory is kept (not "/"): relative -f, -p and -g paths given on the
+    // command line must mean the same files to the daemon, at start and on every reload.
     let mut child = cmd.spawn()?;
     let pid = child.id() as i32;
     let deadline = Instant::now() + START_WAIT;

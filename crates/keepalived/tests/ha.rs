@@ -238,7 +238,8 @@ fn with_debian_keepalived_as_the_other_director() {
 }
 
 /// Five SIGHUPs (four weight changes, one broken file) during a wrk run through the VIP:
-/// no request fails, only the changed destination is edited.
+/// no request fails, only the changed destination is edited. Then rvsd is killed and
+/// restarted empty: rvs-keepalived programs it again.
 #[test]
 fn five_reloads_under_wrk_without_errors() {
     if !root_or_skip("five_reloads_under_wrk_without_errors") {
@@ -303,6 +304,21 @@ fn five_reloads_under_wrk_without_errors() {
             .any(|l| l.contains(&format!("{rs2}:80")) && l.contains(" 5 ")),
         "rs2 has the weight of the last good reload:\n{list}"
     );
+
+    // rvsd dies and comes back empty: rvs-keepalived programs it again.
+    let Director { mut rvsd, sock } = dir1;
+    rvsd.signal(Signal::SIGKILL);
+    let _ = rvsd.wait_exit(LONG);
+    let _rvsd = start_rvsd(&d1, &sock, &dir.join("director-rvsd2.log"));
+    wait_until(LONG, "re-programmed after an rvsd restart", || {
+        let l = rvsadm_list(&sock);
+        l.contains(&format!("{rs1}:80")) && l.contains(&format!("{rs2}:80"))
+    });
+    let t = Instant::now();
+    let clients = Clients::start(&lab.ns("client"), &vip, Duration::from_secs(60));
+    wait_until(LONG, "served through the new rvsd", || {
+        clients.since(t).iter().any(|a| a.is_ok())
+    });
 }
 
 /// A reload that changes one VRRP instance leaves the other alone: its VIP never goes.

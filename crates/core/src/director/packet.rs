@@ -75,7 +75,7 @@ impl Parsed {
 }
 
 /// Parse `buf[start..start + len]` as an Ethernet frame carrying IPv4 or IPv6.
-#[inline(always)]
+#[cfg(test)]
 pub(crate) fn parse(buf: &[u8], start: usize, len: usize) -> Result<Parsed, DropReason> {
     match parse_common(buf, start, len) {
         Some(p) => Ok(p),
@@ -87,7 +87,7 @@ pub(crate) fn parse(buf: &[u8], start: usize, len: usize) -> Result<Parsed, Drop
 /// fragment, TCP or UDP. `None` for anything else, valid or not: [`parse_any`] then decides,
 /// so this only ever accepts what `parse_any` accepts, with the same result.
 #[inline(always)]
-fn parse_common(buf: &[u8], start: usize, len: usize) -> Option<Parsed> {
+pub(crate) fn parse_common(buf: &[u8], start: usize, len: usize) -> Option<Parsed> {
     const L3: usize = ethernet::HEADER_LEN;
     const L4: usize = L3 + ipv4::HEADER_LEN;
     let frame = buf.get(start..start.checked_add(len)?)?;
@@ -141,7 +141,7 @@ fn parse_common(buf: &[u8], start: usize, len: usize) -> Option<Parsed> {
 
 /// The general parser: VLAN tags, IPv4 options, IPv6 extension headers, every protocol the
 /// director handles, and the drop reason of everything it refuses.
-fn parse_any(buf: &[u8], start: usize, len: usize) -> Result<Parsed, DropReason> {
+pub(crate) fn parse_any(buf: &[u8], start: usize, len: usize) -> Result<Parsed, DropReason> {
     let frame_end = start.checked_add(len).ok_or(DropReason::Malformed)?;
     let frame = buf.get(start..frame_end).ok_or(DropReason::Malformed)?;
     let l2 = ethernet::l3_offset(frame).map_err(|_| DropReason::Malformed)?;
@@ -324,5 +324,76 @@ pub(crate) fn put_addr(buf: &mut [u8], at: usize, a: IpAddr) {
     match a {
         IpAddr::V4(a) => buf[at..at + 4].copy_from_slice(&a.octets()),
         IpAddr::V6(a) => buf[at..at + 16].copy_from_slice(&a.octets()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Ethernet + IPv4 + TCP (20 bytes) + 8 bytes of data, valid checksums aside from the
+    /// transport one (the parser does not look at it).
+    fn tcp_frame() -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0];
+        let mut ip = [
+            0x45, 0, 0, 48, 0, 1, 0x40, 0, 64, 6, 0, 0, 203, 0, 113, 9, 198, 51, 100, 1,
+        ];
+        let c = rvs_wire::checksum::finish(rvs_wire::checksum::data(&ip));
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&[0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 0x20, 0]);
+        f.extend_from_slice(&[0; 4]);
+        f.extend_from_slice(b"abcdefgh");
+        f
+    }
+
+    #[test]
+    fn the_common_case_takes_the_fixed_offset_parser() {
+        let f = tcp_frame();
+        let p = parse_common(&f, 0, f.len());
+        assert!(p.is_some());
+        assert_eq!(p.map(Ok), Some(parse_any(&f, 0, f.len())));
+        let mut udp = f.clone();
+        udp[23] = 17;
+        udp[24..26].fill(0);
+        let c = rvs_wire::checksum::finish(rvs_wire::checksum::data(&udp[14..34]));
+        udp[24..26].copy_from_slice(&c.to_be_bytes());
+        assert!(parse_common(&udp, 0, udp.len()).is_some());
+    }
+
+    proptest! {
+        /// Whatever the bytes, the fixed-offset parser accepts only what the general one
+        /// accepts, and finds the same facts.
+        #[test]
+        fn common_parser_agrees_with_general_parser(
+            edits in prop::collection::vec((0usize..70, any::<u8>()), 0..4),
+            start in 0usize..3,
+            cut in 0usize..8,
+        ) {
+            let mut f = vec![0u8; start];
+            f.extend_from_slice(&tcp_frame());
+            for (at, b) in edits {
+                if let Some(x) = f.get_mut(start + at) {
+                    *x = b;
+                }
+            }
+            // Keep the IPv4 header checksum right half of the time, so the edits get past it.
+            if f[start + 12..start + 14] == [8, 0] && f.len() >= start + 34 && cut % 2 == 0 {
+                f[start + 24..start + 26].fill(0);
+                let ihl = usize::from(f[start + 14] & 0x0f) * 4;
+                if ihl >= 20 && f.len() >= start + 14 + ihl {
+                    let c = rvs_wire::checksum::finish(rvs_wire::checksum::data(
+                        &f[start + 14..start + 14 + ihl],
+                    ));
+                    f[start + 24..start + 26].copy_from_slice(&c.to_be_bytes());
+                }
+            }
+            let len = f.len() - start - cut.min(f.len() - start);
+            if let Some(p) = parse_common(&f, start, len) {
+                prop_assert_eq!(Ok(p), parse_any(&f, start, len));
+            }
+        }
     }
 }

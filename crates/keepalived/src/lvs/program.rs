@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rvs_api::{Client, ClientError, Mutation};
+use rvs_api::{Client, ClientError, ErrorKind, Mutation};
 use rvs_core::model::{ServiceKey, Timeouts};
 
 use super::table::{Table, describe};
@@ -84,6 +84,18 @@ impl Programmer {
     }
 }
 
+/// Errors that mean rvsd's table is not what we believed (someone used rvsadm, or we
+/// adopted a table we had not read yet).
+fn stale(e: &rvs_api::ApiError) -> bool {
+    matches!(
+        e.kind,
+        ErrorKind::ServiceExists
+            | ErrorKind::NoSuchService
+            | ErrorKind::DestExists
+            | ErrorKind::NoSuchDest
+    )
+}
+
 struct Link {
     socket: PathBuf,
     client: Option<Client>,
@@ -133,6 +145,11 @@ impl Link {
             for c in cmds {
                 match c {
                     Command::Set(t) => {
+                        // Services we never looked at in rvsd: read its table first, so one
+                        // that exists (a restart of rvs-keepalived) is adopted, not re-added.
+                        if t.services.keys().any(|k| !self.owned.contains(k)) {
+                            self.applied = None;
+                        }
                         self.owned.extend(t.services.keys().copied());
                         self.desired = t;
                     }
@@ -203,13 +220,24 @@ impl Link {
         }
     }
 
-    /// Brings rvsd to `desired`.
+    /// Brings rvsd to `desired`. If rvsd's table turns out not to be what we thought
+    /// (changed behind our back), it is read again and the diff recomputed, once.
     fn sync(&mut self) {
+        for retry in [true, false] {
+            if !self.sync_once(retry) {
+                return;
+            }
+            self.applied = None;
+        }
+    }
+
+    /// One attempt; true when our view of rvsd's table was stale and another is needed.
+    fn sync_once(&mut self, may_retry: bool) -> bool {
         if !self.connect() {
-            return;
+            return false;
         }
         let Some(client) = self.client.as_mut() else {
-            return;
+            return false;
         };
         if self.flush {
             match client.flush() {
@@ -218,7 +246,10 @@ impl Link {
                     self.flush = false;
                     self.applied = None;
                 }
-                Err(e) => return self.lost(&e),
+                Err(e) => {
+                    self.lost(&e);
+                    return false;
+                }
             }
         }
         if let (Some(t), false) = (self.timeouts, self.timeouts_set) {
@@ -228,7 +259,10 @@ impl Link {
                     tracing::error!("rvsd refused lvs_timeouts: {}", e.message);
                     self.timeouts_set = true;
                 }
-                Err(e) => return self.lost(&e),
+                Err(e) => {
+                    self.lost(&e);
+                    return false;
+                }
             }
         }
         if self.applied.is_none() {
@@ -242,11 +276,14 @@ impl Link {
                         .collect();
                     self.applied = Some(Table::from_listing(&entries, &keys));
                 }
-                Err(e) => return self.lost(&e),
+                Err(e) => {
+                    self.lost(&e);
+                    return false;
+                }
             }
         }
         let Some(applied) = self.applied.as_mut() else {
-            return;
+            return false;
         };
         let mut batch: Vec<Mutation> = applied
             .diff(&self.desired)
@@ -263,6 +300,13 @@ impl Link {
                     }
                     break;
                 }
+                Err(ClientError::Api(e)) if may_retry && stale(&e) => {
+                    tracing::info!(
+                        "rvsd's table changed behind our back ({}); reading it again",
+                        e.message
+                    );
+                    return true;
+                }
                 Err(ClientError::Api(e)) => {
                     let i = e.index.unwrap_or(0).min(batch.len() - 1);
                     let bad = batch.remove(i);
@@ -272,7 +316,10 @@ impl Link {
                     }
                     self.refused.push(bad);
                 }
-                Err(e) => return self.lost(&e),
+                Err(e) => {
+                    self.lost(&e);
+                    return false;
+                }
             }
         }
         self.owned = self
@@ -281,6 +328,7 @@ impl Link {
             .filter(|k| self.desired.services.contains_key(k) || applied.services.contains_key(k))
             .copied()
             .collect();
+        false
     }
 }
 

@@ -235,3 +235,55 @@ fn lvs_flush_clears_the_table_once_and_lvs_timeouts_are_set() {
     p.stop(true, Duration::from_secs(5));
     rvsd.shutdown();
 }
+
+#[test]
+fn adopted_services_are_released_even_when_a_sync_ran_before_the_table_arrived() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("rvsd.sock");
+    let mut b = MemoryBackend::new();
+    let want = table(80, "wlc", &[11, 12]);
+    b.apply(&Table::default().diff(&want)).unwrap();
+    let rvsd = FakeRvsd::start(&sock, b);
+    let p = Programmer::start(sock.clone(), false).unwrap();
+    // A first sync with nothing wanted reads an empty view of our services...
+    p.set_timeouts(None);
+    std::thread::sleep(PING_INTERVAL * 2);
+    // ...then the table arrives: the existing service is adopted, not re-added.
+    p.set(want);
+    std::thread::sleep(PING_INTERVAL * 2);
+    assert_eq!(rvsd.writes.load(Ordering::Relaxed), 0);
+    p.stop(true, Duration::from_secs(5));
+    assert!(rvsd.services().is_empty(), "released on stop");
+    rvsd.shutdown();
+}
+
+#[test]
+fn changes_made_behind_our_back_are_repaired_on_the_next_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("rvsd.sock");
+    let rvsd = FakeRvsd::start(&sock, MemoryBackend::new());
+    let p = Programmer::start(sock.clone(), false).unwrap();
+    p.set(table(80, "wlc", &[11, 12]));
+    eventually("programmed", || dests_of(&rvsd, 80).len() == 2);
+    // `rvsadm -d` of rs 11 behind our back...
+    rvsd.backend
+        .lock()
+        .unwrap()
+        .apply(&[Mutation::DelDest {
+            service: key(80),
+            addr: dest(11).addr,
+            port: 80,
+        }])
+        .unwrap();
+    // ...then a change that edits it: the table is read again and rs 11 comes back.
+    let mut t = table(80, "wlc", &[11, 12]);
+    if let Some(s) = t.services.get_mut(&key(80)) {
+        let mut d = dest(11);
+        d.weight = 5;
+        s.insert(d);
+    }
+    p.set(t);
+    eventually("repaired", || dests_of(&rvsd, 80).len() == 2);
+    p.stop(true, Duration::from_secs(5));
+    rvsd.shutdown();
+}

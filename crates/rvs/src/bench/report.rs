@@ -95,6 +95,8 @@ pub struct ReportInput<'a> {
     pub params: &'a Params,
     /// Repetitions.
     pub reps: usize,
+    /// How the benchmark's processes were scheduled (nice, real-time priority).
+    pub scheduling: String,
     /// Per-path figures.
     pub summaries: &'a [PathSummary],
     /// rvsd's idle CPU, % of a core.
@@ -270,6 +272,7 @@ pub fn section(input: &ReportInput<'_>) -> String {
         s = pr.sut_core,
         n = input.reps
     ));
+    out.push_str(&format!("Scheduling: {}.\n\n", input.scheduling));
     if !m.tools.is_empty() {
         out.push_str(&format!("Tools: {}.\n\n", m.tools.join("; ")));
     }

@@ -176,6 +176,33 @@ const WORKER: [WorkerField; 17] = [
     ),
 ];
 
+/// A gauge of a destination's state: full name, help, field.
+type DestField = (&'static str, &'static str, fn(&DestEntry) -> u64);
+
+/// Connection counts and weight of each destination (what `ipvsadm -L` lists).
+const DEST_STATE: [DestField; 4] = [
+    (
+        "rvs_destination_active_connections",
+        "Active connections (ActiveConn) of the destination.",
+        |d| u64::from(d.active_conns),
+    ),
+    (
+        "rvs_destination_inactive_connections",
+        "Inactive connections (InActConn) of the destination.",
+        |d| u64::from(d.inact_conns),
+    ),
+    (
+        "rvs_destination_persistent_connections",
+        "Persistence templates pointing at the destination (PersistConn).",
+        |d| u64::from(d.persist_conns),
+    ),
+    (
+        "rvs_destination_weight",
+        "Weight of the destination (0 = quiesced).",
+        |d| u64::try_from(d.dest.weight).unwrap_or(0),
+    ),
+];
+
 /// The whole exposition: services and destinations (in list order), then the data plane.
 pub fn render(services: &[ServiceEntry], dp: &DataplaneCounters) -> String {
     let mut out = Exposition::default();
@@ -224,29 +251,7 @@ pub fn render(services: &[ServiceEntry], dp: &DataplaneCounters) -> String {
                 .map(|(s, d)| (dest_labels(s, d), field(&d.rates))),
         );
     }
-    let conns: [(&str, &str, fn(&DestEntry) -> u64); 4] = [
-        (
-            "rvs_destination_active_connections",
-            "Active connections (ActiveConn) of the destination.",
-            |d| u64::from(d.active_conns),
-        ),
-        (
-            "rvs_destination_inactive_connections",
-            "Inactive connections (InActConn) of the destination.",
-            |d| u64::from(d.inact_conns),
-        ),
-        (
-            "rvs_destination_persistent_connections",
-            "Persistence templates pointing at the destination (PersistConn).",
-            |d| u64::from(d.persist_conns),
-        ),
-        (
-            "rvs_destination_weight",
-            "Weight of the destination (0 = quiesced).",
-            |d| u64::try_from(d.dest.weight).unwrap_or(0),
-        ),
-    ];
-    for (name, help, field) in conns {
+    for (name, help, field) in DEST_STATE {
         out.family(
             name,
             Kind::Gauge,
