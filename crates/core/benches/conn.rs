@@ -93,7 +93,11 @@ fn report_memory() {
     let after = rss_bytes();
     if let Some(kb) = std::fs::read_to_string("/proc/self/smaps_rollup")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("AnonHugePages:")).map(String::from))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("AnonHugePages:"))
+                .map(String::from)
+        })
     {
         println!("conn/memory: {kb} (transparent huge pages backing the heap)");
     }
@@ -112,14 +116,11 @@ fn lookup_update(c: &mut Criterion) {
     let mut g = c.benchmark_group("conn/lookup_update");
     for n in [10_000u64, 1_000_000] {
         let mut t = established(n);
-        let mut rng = Rng(42);
-        // Keys in random order, precomputed so key building stays out of the measurement.
-        let keys: Vec<InKey> = (0..65_536)
-            .map(|_| {
-                let (c, p) = client(rng.next() % n);
-                InKey::new(Protocol::Tcp, c, p, VIP, 80)
-            })
-            .collect();
+        // Keys in random order, precomputed so key building stays out of the measurement;
+        // at 1M as many keys as flows, so the packets keep landing on cold flows.
+        let count = (4 * n as usize).clamp(1 << 16, 1 << 20).next_power_of_two();
+        let mask = count - 1;
+        let (keys, out) = random_keys(&t, n, count);
         let mut i = 0usize;
         let mut now = Instant::from_secs(2);
         let ack = Segment::Tcp(TcpFlags(TcpFlags::ACK));
@@ -127,29 +128,16 @@ fn lookup_update(c: &mut Criterion) {
         g.throughput(Throughput::Elements(1));
         g.bench_function(format!("in/{n}"), |b| {
             b.iter(|| {
-                let k = &keys[i & 0xffff];
+                let k = &keys[i & mask];
                 i = i.wrapping_add(1);
                 let h = t.hash_in(k);
                 let id = t.lookup_in_hashed(k, h).expect("live");
                 black_box(t.on_packet(id, Direction::Input, ack, now, &mut sink));
             })
         });
-        let out: Vec<OutKey> = keys
-            .iter()
-            .map(|k| {
-                let c = t.get(t.lookup_in(k).unwrap()).unwrap();
-                OutKey::new(
-                    Protocol::Tcp,
-                    c.dest_addr().ip(),
-                    c.dport(),
-                    c.client().ip(),
-                    c.cport(),
-                )
-            })
-            .collect();
         g.bench_function(format!("out/{n}"), |b| {
             b.iter(|| {
-                let k = &out[i & 0xffff];
+                let k = &out[i & mask];
                 i = i.wrapping_add(1);
                 let id = t.lookup_out(k).expect("live");
                 black_box(t.on_packet(id, Direction::Output, ack, now, &mut sink));
@@ -271,7 +259,10 @@ fn count_loop(t: &mut ConnTable, keys: &[InKey], out: &[OutKey], reply: bool) ->
 fn count_mode(spec: &str) {
     let mut parts = spec.split(',');
     let n: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(10_000);
-    let m: usize = parts.next().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let m: usize = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let reply = parts.next() == Some("out");
     let timed = parts.next() == Some("time");
     let mut t = established(n);

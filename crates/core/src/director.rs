@@ -31,8 +31,10 @@ mod fast_tests;
 mod icmp;
 mod input;
 pub(crate) mod packet;
+mod rip_filter;
 pub mod sample;
 mod state;
+mod svc_index;
 mod xmit;
 
 use core::net::IpAddr;

@@ -60,10 +60,7 @@ impl Bucket {
     fn candidates(&self, tag: u8) -> (u64, u64) {
         let (lo, hi) = self.words();
         let b = ONES * u64::from(tag);
-        (
-            zero_bytes(lo ^ b),
-            zero_bytes(hi ^ b) & 0x8080_8080,
-        )
+        (zero_bytes(lo ^ b), zero_bytes(hi ^ b) & 0x8080_8080)
     }
 
     /// The first entry in this bucket with tag `tag` for which `eq` holds.

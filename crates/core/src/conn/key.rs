@@ -3,8 +3,9 @@
 //! Two indices point into the entry slab: the client side (protocol, client addr:port,
 //! virtual addr:port) for packets from clients, and the real-server side (protocol, RIP:port,
 //! client addr:port) for NAT replies. Keys hold addresses in the stored 16-byte form so that
-//! comparing a key with an entry is a handful of word compares. Hashes come from foldhash
-//! seeded by the caller (clients choose the keys, so the hash must not be predictable).
+//! comparing a key with an entry is a handful of word compares. Hashes are keyed by secret
+//! words derived (through foldhash) from the caller's seed: clients choose the keys, so the
+//! hash must not be predictable.
 
 use core::hash::{BuildHasher, Hasher};
 use core::net::IpAddr;

@@ -522,3 +522,58 @@ fn memory_stays_within_the_cap() {
     let per = t.memory_bytes() / 1000;
     assert!(per < 200, "{per} bytes per entry");
 }
+
+#[test]
+fn indices_follow_growth_and_churn() {
+    // Enough entries to grow both indices several times, then remove every third and
+    // refill: every live NAT entry is found from both sides, every removed one from none.
+    let mut t = table(20_000);
+    let mut sink = |_| {};
+    let key = |i: u32| {
+        let mut n = conn((i % 60_000) as u16 + 1, ForwardMethod::Masq, i % 7);
+        n.key = InKey::new(
+            Protocol::Tcp,
+            IpAddr::from([203, 0, 113, (i / 60_000) as u8]),
+            (i % 60_000) as u16 + 1,
+            ip("198.51.100.1"),
+            80,
+        );
+        n
+    };
+    let reply = |t: &ConnTable, id: ConnId| {
+        let c = t.get(id).unwrap();
+        OutKey::new(
+            Protocol::Tcp,
+            c.dest_addr().ip(),
+            c.dport(),
+            c.client().ip(),
+            c.cport(),
+        )
+    };
+    let mut ids: Vec<ConnId> = (0..15_000)
+        .map(|i| t.insert(&key(i), s(0), &mut sink).unwrap())
+        .collect();
+    let gone: Vec<(InKey, OutKey)> = (0..15_000)
+        .step_by(3)
+        .map(|i| {
+            let out = reply(&t, ids[i]);
+            t.expire_now(ids[i], s(1), &mut sink);
+            (key(i as u32).key, out)
+        })
+        .collect();
+    for i in 15_000..20_000 {
+        ids.push(t.insert(&key(i), s(2), &mut sink).unwrap());
+    }
+    assert_eq!(t.len(), 15_000);
+    for (i, &id) in ids.iter().enumerate() {
+        if i < 15_000 && i % 3 == 0 {
+            continue;
+        }
+        assert_eq!(t.lookup_in(&key(i as u32).key), Some(id), "entry {i}");
+        assert_eq!(t.lookup_out(&reply(&t, id)), Some(id), "entry {i}");
+    }
+    for (k, out) in &gone {
+        assert_eq!(t.lookup_in(k), None);
+        assert_eq!(t.lookup_out(out), None);
+    }
+}

@@ -74,7 +74,6 @@ impl DestTable {
     }
 
     /// Number of destinations.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.items.len()
     }

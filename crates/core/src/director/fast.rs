@@ -12,7 +12,7 @@
 //! changes, and on any of them the fast path returns `None` and the general path runs as if
 //! the fast one did not exist. The differential test in `fast_tests.rs` holds them to it.
 
-use core::net::IpAddr;
+use core::net::{IpAddr, Ipv4Addr};
 
 use rvs_wire::ip_proto;
 
@@ -31,6 +31,17 @@ const MIN_MTU_V4: u16 = 68;
 /// Length of the outer IPv4 header of a tunnel.
 const TUN_V4_HEADER: u16 = 20;
 
+/// How a client packet leaves towards its real server, decided before anything changes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TxPlan {
+    method: ForwardMethod,
+    rip: Ipv4Addr,
+    /// Real server port (NAT).
+    dport: u16,
+    /// Outer source address (TUN).
+    tun_src: Ipv4Addr,
+}
+
 impl Director {
     /// A client packet of connection `id`: IPv4 TCP/UDP, not a SYN, destination available,
     /// forwarded without TTL or MTU trouble. `None` (nothing changed) for anything else.
@@ -43,51 +54,20 @@ impl Director {
         seg: Segment,
         now: Instant,
     ) -> Option<Verdict> {
-        if !self.fast_path || p.v6 || seg.is_new_conn() {
-            return None;
-        }
-        // SCTP needs its CRC recomputed: the general path does that.
-        if !matches!(p.proto, ip_proto::TCP | ip_proto::UDP) {
+        if seg.is_new_conn() {
             return None;
         }
         let c = self.conns.get(id)?;
-        let method = c.method();
-        let dest_id = c.dest_id();
-        let dport = c.dport();
-        let IpAddr::V4(rip) = c.dest_addr().ip() else {
-            return None;
-        };
-        if buf.get(p.l3 + 8).is_none_or(|&ttl| ttl <= 1) {
-            return None;
-        }
-        let path = self.path(IpAddr::V4(rip));
-        let mtu = path.mtu;
-        let len = p.ip_len();
-        let tunnel = match method {
-            ForwardMethod::Masq | ForwardMethod::Route => {
-                if len > usize::from(mtu) {
-                    return None;
-                }
-                None
-            }
-            ForwardMethod::Tunnel => {
-                let inner = mtu.saturating_sub(TUN_V4_HEADER);
-                if inner < MIN_MTU_V4 || len > usize::from(inner) || p.start < 20 {
-                    return None;
-                }
-                match path.source.or(self.local_v4)? {
-                    IpAddr::V4(src) => Some(src),
-                    IpAddr::V6(_) => return None,
-                }
-            }
-        };
+        let (method, dest_id, dport) = (c.method(), c.dest_id(), c.dport());
+        let rip = c.dest_addr().ip();
+        let plan = self.plan_v4(buf, p, method, rip, dport)?;
         let d = self.st.dests.get_mut(dest_id)?;
         if !d.available {
             return None;
         }
         // Committed: from here on this is the general path's work, in its order.
         // `ip_vs_in_stats`.
-        let bytes = len as u64;
+        let bytes = p.ip_len() as u64;
         d.stats.count_in(bytes);
         if let Some(s) = d.slot.and_then(|(s, _)| self.st.services.get_mut(s)) {
             s.stats.count_in(bytes);
@@ -96,33 +76,90 @@ impl Director {
         let st = &mut self.st;
         self.conns
             .on_packet(id, Direction::Input, seg, now, &mut |d| st.apply(d));
+        Some(self.send_v4(buf, p, plan))
+    }
+
+    /// The checks of [`xmit_in`](Director::xmit_in) for an IPv4 TCP/UDP client packet
+    /// towards `rip`: `Some` when it goes out without a TTL, MTU, source or headroom
+    /// problem, and then [`send_v4`](Director::send_v4) does what `xmit_in` would.
+    /// Changes nothing.
+    #[inline]
+    pub(crate) fn plan_v4(
+        &self,
+        buf: &[u8],
+        p: &Parsed,
+        method: ForwardMethod,
+        rip: IpAddr,
+        dport: u16,
+    ) -> Option<TxPlan> {
+        // SCTP needs its CRC recomputed: the general path does that.
+        if !self.fast_path || p.v6 || !matches!(p.proto, ip_proto::TCP | ip_proto::UDP) {
+            return None;
+        }
+        let IpAddr::V4(rip) = rip else {
+            return None;
+        };
+        if buf.get(p.l3 + 8).is_none_or(|&ttl| ttl <= 1) {
+            return None;
+        }
+        let path = self.path(IpAddr::V4(rip));
+        let len = p.ip_len();
+        let mut tun_src = Ipv4Addr::UNSPECIFIED;
+        match method {
+            ForwardMethod::Masq | ForwardMethod::Route => {
+                if len > usize::from(path.mtu) {
+                    return None;
+                }
+            }
+            ForwardMethod::Tunnel => {
+                let inner = path.mtu.saturating_sub(TUN_V4_HEADER);
+                if inner < MIN_MTU_V4 || len > usize::from(inner) || p.start < 20 {
+                    return None;
+                }
+                match path.source.or(self.local_v4)? {
+                    IpAddr::V4(src) => tun_src = src,
+                    IpAddr::V6(_) => return None,
+                }
+            }
+        }
+        Some(TxPlan {
+            method,
+            rip,
+            dport,
+            tun_src,
+        })
+    }
+
+    /// Transmit a client packet as planned by [`plan_v4`](Director::plan_v4).
+    #[inline]
+    pub(crate) fn send_v4(&mut self, buf: &mut [u8], p: &Parsed, plan: TxPlan) -> Verdict {
         decrement_ttl_v4(buf, p.l3);
-        let next_hop = IpAddr::V4(rip);
-        match (method, tunnel) {
-            (ForwardMethod::Tunnel, Some(src)) => {
+        let next_hop = IpAddr::V4(plan.rip);
+        match plan.method {
+            ForwardMethod::Tunnel => {
                 self.ip_ident = self.ip_ident.wrapping_add(1);
                 let params = TunParams {
-                    src: IpAddr::V4(src),
+                    src: IpAddr::V4(plan.tun_src),
                     rip: next_hop,
                     df: self.opts.sysctls.pmtu_disc && p.df,
                     ident: self.ip_ident,
                 };
-                Some(match tun_encapsulate(buf, p, &params) {
+                match tun_encapsulate(buf, p, &params) {
                     Ok((start, len)) => Verdict::Forward {
                         next_hop,
                         start,
                         len,
                     },
                     Err(r) => Verdict::Drop(r),
-                })
+                }
             }
-            (ForwardMethod::Masq, _) => Some(
-                match nat_rewrite_v4(buf, p, Side::Dst, rip.octets(), dport) {
+            ForwardMethod::Masq => {
+                match nat_rewrite_v4(buf, p, Side::Dst, plan.rip.octets(), plan.dport) {
                     Ok(()) => forward(p, next_hop),
                     Err(r) => Verdict::Drop(r),
-                },
-            ),
-            _ => Some(forward(p, next_hop)),
+                }
+            }
+            ForwardMethod::Route => forward(p, next_hop),
         }
     }
 

@@ -435,3 +435,52 @@ fn scenarios_exercise_the_fast_path() {
     }
     assert!(hits >= 100, "only {hits} fast-path packets");
 }
+
+/// A NAT real server deleted while a connection still uses it: its replies are still
+/// recognised (the reply-side filter keeps the addresses of lingering destinations).
+#[test]
+fn replies_from_a_deleted_nat_server_are_still_forwarded() {
+    let f = |src: [u8; 4], sport, dst: [u8; 4], dport, flags| Frame {
+        src,
+        sport,
+        dst,
+        dport,
+        udp: false,
+        flags,
+        ttl: 64,
+        df: true,
+        payload: 0,
+        vlan: false,
+        ip_options: false,
+        zero_udp_csum: false,
+    };
+    let client = [198, 51, 100, 100];
+    let vip = [203, 0, 113, 10];
+    let mut cfg = sample_config();
+    let mut d = sample_director();
+    let mut buf = vec![0u8; HEADROOM + 2048];
+    let mut send = |d: &mut Director, fr: Frame| {
+        let b = fr.bytes();
+        buf[HEADROOM..HEADROOM + b.len()].copy_from_slice(&b);
+        d.process(&mut buf, HEADROOM, b.len(), Instant::from_secs(1))
+    };
+    let Verdict::Forward {
+        next_hop: IpAddr::V4(rip),
+        ..
+    } = send(&mut d, f(client, 40_000, vip, 80, 0x02))
+    else {
+        panic!("SYN not forwarded");
+    };
+    let nat = ServiceKey::Addr {
+        protocol: Protocol::Tcp,
+        addr: IpAddr::from(vip),
+        port: 80,
+    };
+    assert!(cfg.del_dest(&nat, IpAddr::V4(rip), 8080).is_ok());
+    d.set_snapshot(cfg.snapshot());
+    let v = send(&mut d, f(rip.octets(), 8080, client, 40_000, 0x12));
+    assert!(
+        matches!(v, Verdict::Forward { next_hop, .. } if next_hop == IpAddr::from(client)),
+        "{v:?}"
+    );
+}

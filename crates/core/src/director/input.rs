@@ -63,6 +63,7 @@ impl Director {
                 Err(gone) => dest_gone = gone,
             }
         } else if !self.st.nat_servers.is_empty()
+            && self.st.rips.may_contain(&p.src_raw)
             && let Some(id) =
                 self.conns
                     .lookup_out(&OutKey::new(proto, p.src(), p.sport, p.dst(), p.dport))
@@ -82,6 +83,7 @@ impl Director {
     /// A client packet of a known connection. `Err(dest_gone)` when the packet must be
     /// scheduled afresh instead (port reuse, or a deleted destination with
     /// expire_nodest_conn).
+    #[inline(never)]
     fn existing(
         &mut self,
         buf: &mut [u8],
@@ -149,10 +151,16 @@ impl Director {
         now: Instant,
         one_packet: bool,
     ) -> Verdict {
+        // The fast transmit's checks change nothing, so they may come before the state
+        // machine, which changes nothing they read.
+        let plan = self.plan_v4(buf, p, target.method, target.daddr, target.dport);
         let st = &mut self.st;
         self.conns
             .on_packet(id, Direction::Input, seg, now, &mut |d| st.apply(d));
-        let v = self.xmit_in(buf, p, target, false);
+        let v = match plan {
+            Some(plan) => self.send_v4(buf, p, plan),
+            None => self.xmit_in(buf, p, target, false),
+        };
         if one_packet {
             let st = &mut self.st;
             self.conns.release(id, &mut |d| st.apply(d));
@@ -161,6 +169,7 @@ impl Director {
     }
 
     /// A NAT reply (real server → client) of connection `id`.
+    #[inline(never)]
     fn reply(
         &mut self,
         buf: &mut [u8],
@@ -186,6 +195,7 @@ impl Director {
 
     /// No connection: schedule one if the packet may create one (`*_conn_schedule`).
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     fn new_conn(
         &mut self,
         buf: &mut [u8],
@@ -258,8 +268,7 @@ impl Director {
             Ok(id) | Err(InsertError::Exists(id)) => id,
             Err(_) => return Verdict::Drop(DropReason::TableFull),
         };
-        self.count_conn(dest_id);
-        self.count_in(dest_id, p.ip_len() as u64);
+        self.count_new(dest_id, p.ip_len() as u64);
         self.forward_in(buf, p, id, target, seg, now, one_packet)
     }
 
@@ -335,14 +344,26 @@ impl Director {
         }
     }
 
-    /// `ip_vs_conn_stats`: one more connection for the destination, its service and the total.
-    fn count_conn(&mut self, dest_id: u32) {
+    /// `ip_vs_conn_stats` then `ip_vs_in_stats` for the first packet of a new connection:
+    /// one more connection for the destination, its service and the total, and the packet
+    /// (counted only while the destination is available).
+    fn count_new(&mut self, dest_id: u32, bytes: u64) {
         if let Some(d) = self.st.dests.get_mut(dest_id) {
+            let available = d.available;
             d.stats.count_conn();
-            if let Some((s, _)) = d.slot {
-                self.st.services[s].stats.count_conn();
+            if available {
+                d.stats.count_in(bytes);
+            }
+            if let Some(s) = d.slot.and_then(|(s, _)| self.st.services.get_mut(s)) {
+                s.stats.count_conn();
+                if available {
+                    s.stats.count_in(bytes);
+                }
             }
             self.st.global.count_conn();
+            if available {
+                self.st.global.count_in(bytes);
+            }
         }
     }
 

@@ -12,6 +12,8 @@ use crate::stats::Stats;
 
 use super::DestConns;
 use super::dests::DestTable;
+use super::rip_filter::RipFilter;
+use super::svc_index::SvcIndex;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
@@ -29,14 +31,19 @@ pub(crate) fn addr_key(proto: u8, v6: bool, addr: &[u8; 16], port: u16) -> AddrK
     )
 }
 
+/// An address in the 16-byte form of the connection table.
+fn raw(addr: IpAddr) -> [u8; 16] {
+    let mut r = [0u8; 16];
+    match addr {
+        IpAddr::V4(a) => r[..4].copy_from_slice(&a.octets()),
+        IpAddr::V6(a) => r = a.octets(),
+    }
+    r
+}
+
 /// The [`AddrKey`] of a configured address.
 fn ip_key(protocol: Protocol, addr: IpAddr, port: u16) -> AddrKey {
-    let mut raw = [0u8; 16];
-    match addr {
-        IpAddr::V4(a) => raw[..4].copy_from_slice(&a.octets()),
-        IpAddr::V6(a) => raw = a.octets(),
-    }
-    addr_key(protocol.number(), addr.is_ipv6(), &raw, port)
+    addr_key(protocol.number(), addr.is_ipv6(), &raw(addr), port)
 }
 
 /// One destination as this worker sees it.
@@ -112,12 +119,17 @@ pub(crate) struct DirState {
     pub services: Vec<SvcState>,
     pub svc_slot: FastMap<u32, usize>,
     /// Services by (protocol, VIP, port), as `ip_vs_service_find` looks them up.
-    pub svc_by_addr: FastMap<AddrKey, usize>,
+    pub svc_by_addr: SvcIndex,
     pub dests: DestTable,
     pub global: Stats,
     /// NAT real servers (protocol, RIP, port; port 0 = any): a packet from one that matches
     /// no connection is a stray reply, not a client.
     pub nat_servers: FastSet<AddrKey>,
+    /// Addresses of every destination a connection may name (see [`RipFilter`]).
+    pub rips: RipFilter,
+    /// Old addresses of destinations whose address changed under the same id (never
+    /// forgotten: connections may still name them).
+    moved_rips: Vec<[u8; 16]>,
 }
 
 impl DirState {
@@ -170,6 +182,9 @@ impl DirState {
                 // `__ip_vs_update_dest`: raising or removing the upper threshold clears OVERLOAD.
                 if d.config.u_threshold == 0 || d.config.u_threshold > st.config.u_threshold {
                     st.overloaded = false;
+                }
+                if st.config.addr != d.config.addr {
+                    self.moved_rips.push(raw(st.config.addr));
                 }
                 st.config = d.config.clone();
                 st.service = svc.id;
@@ -248,14 +263,29 @@ impl DirState {
                 }
             }
         }
+        self.rebuild_rips();
         deleted
     }
 
     /// Forget destinations that are deleted and no longer referenced by any connection.
     pub fn reap_dests(&mut self) {
+        let before = self.dests.len();
         self.dests.retain(|d| {
             d.available || d.conns.active + d.conns.inactive + d.conns.persistent > 0
         });
+        if self.dests.len() != before {
+            self.rebuild_rips();
+        }
+    }
+
+    fn rebuild_rips(&mut self) {
+        self.rips.clear();
+        for d in self.dests.values_mut() {
+            self.rips.insert(&raw(d.config.addr));
+        }
+        for r in &self.moved_rips {
+            self.rips.insert(r);
+        }
     }
 
     /// Whether `addr:port` (raw form, family `v6`) is a NAT real server of a `proto`
@@ -270,10 +300,10 @@ impl DirState {
     /// first, then a port-0 (all ports) service of the VIP.
     #[inline]
     pub fn service_for(&self, proto: u8, v6: bool, addr: &[u8; 16], port: u16) -> Option<usize> {
-        if let Some(&s) = self.svc_by_addr.get(&addr_key(proto, v6, addr, port)) {
+        if let Some(s) = self.svc_by_addr.get(&addr_key(proto, v6, addr, port)) {
             return Some(s);
         }
-        self.svc_by_addr.get(&addr_key(proto, v6, addr, 0)).copied()
+        self.svc_by_addr.get(&addr_key(proto, v6, addr, 0))
     }
 }
 

@@ -293,7 +293,9 @@ fn scheduling(args: &BenchArgs) -> String {
         parts.push(format!(
             "SCHED_RR priority {} for every process of the benchmark (the machine is shared: \
              without it the figures measure waits behind other tasks; the kernel's RT \
-             throttling leaves others 5 % of each core)",
+             throttling leaves others 5 % of each core). The throttling also pauses a \
+             saturated core for 50 ms every second, which is what the p99 latencies of about \
+             35 ms show: compare the p50s",
             args.rt
         ));
     }

@@ -57,7 +57,11 @@ pub fn machine() -> Machine {
         let out = exec::output(prog, args).ok()?;
         let text = [out.stdout, out.stderr].concat();
         let text = String::from_utf8_lossy(&text);
-        text.lines().next().map(|l| l.trim().to_string())
+        // The version, without the banner's copyright or web address.
+        let line = text.lines().next()?;
+        let line = line.split(" Copyright").next().unwrap_or(line);
+        let line = line.split(" - ").next().unwrap_or(line);
+        Some(line.trim().to_string())
     };
     let tools = [
         ("wrk", &["-v"][..]),
@@ -213,7 +217,8 @@ pub fn tables(input: &ReportInput<'_>) -> String {
     if let Some(pct) = input.idle_pct {
         out.push_str(&format!(
             "\nrvsd idle (NAT lab, services configured, no traffic): {pct:.2} % of a core \
-             (utime+stime from /proc/PID/stat).\n"
+             (utime+stime from /proc/PID/stat, 10 ms ticks: 0.00 % over 10 s means under \
+             0.1 %).\n"
         ));
     }
     let failed: Vec<String> = s
