@@ -6,17 +6,19 @@
 //!
 //! # Layout and cost
 //!
-//! Entries (84 bytes) live in a slab indexed by `u32` ([`ConnId`]); two open-addressing
-//! indices of `u32` (`index.rs`) find them by the client side ([`InKey`]: protocol, client
-//! addr:port, VIP:port) and, for NAT, by the real-server side ([`OutKey`]: protocol,
-//! RIP:port, client addr:port). An index bucket is one cache line holding 12 one-byte hash
-//! tags next to the 12 entry numbers, so a lookup reads one index line and then only the
-//! entry whose tag matches. Hashing is a seeded two-level folded multiply (`key.rs`). A
-//! packet of an established flow costs one hash, one index line, one entry (two lines) and
-//! a few stores into that entry: the timing wheel and the eviction FIFO are not touched
-//! (the entry's due time is just moved, the wheel re-checks lazily; the FIFO changes only on
-//! state changes). About 117 bytes per connection at 1 000 000 connections, everything
-//! included ([`ConnTable::memory_bytes`]): 84 entry, 16 wheel and FIFO links, 17 indices.
+//! Entries (84 bytes) live in a slab indexed by `u32` ([`ConnId`]); one open-addressing
+//! index (`index.rs`) finds them by the client side ([`InKey`]: protocol, client addr:port,
+//! VIP:port) and, for NAT, by the real-server side ([`OutKey`]: protocol, RIP:port, client
+//! addr:port). Both sides hash in packet order (source first), so a reply looked up first
+//! as a client-side key (as the director does) lands on the same index line. An index
+//! bucket is one cache line holding 12 one-byte hash tags next to 12 entry numbers, so a
+//! lookup reads one index line and then only the entry whose tag matches. Hashing is a
+//! seeded two-level folded multiply (`key.rs`). A packet of an established flow costs one
+//! hash, one index line, one entry (two lines) and a few stores into that entry: the timing
+//! wheel and the eviction FIFO are not touched (the entry's due time is just moved, the
+//! wheel re-checks lazily; the FIFO changes only on state changes). About 117 bytes per
+//! connection at 1 000 000 NAT connections, everything included
+//! ([`ConnTable::memory_bytes`]): 84 entry, 16 wheel and FIFO links, 17 index.
 //! `max_conns` caps the number of entries; nothing grows beyond it.
 //!
 //! # Counters

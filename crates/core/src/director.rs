@@ -23,6 +23,14 @@
 //! direction, then reply direction for NAT), else service lookup and scheduling (only for
 //! packets that may start a connection), persistence templates, thresholds, state
 //! transition, counters, then the forwarding method's rewrite.
+//!
+//! Cost: the common frame (untagged IPv4, TCP or UDP, no options) is parsed at fixed
+//! offsets, and a packet of an established connection takes a fast path (`fast.rs`) that
+//! does the general path's work without its generality; everything else, and every packet
+//! the fast path has any doubt about, goes the general way with the same result (a
+//! differential test holds the two together). Destinations are found by id through a
+//! vector, services through an open-addressing index, and a bitmap of real-server
+//! addresses spares new connections the NAT reply lookup.
 
 mod dests;
 mod fast;

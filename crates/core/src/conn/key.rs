@@ -210,8 +210,13 @@ impl KeyHasher {
         d: &[u8; 16],
         c: &[u8; 16],
     ) -> u64 {
-        let w0 =
-            u64::from(proto) | u64::from(v6) << 8 | u64::from(dport) << 24 | u64::from(cport) << 40;
+        // Same layout as a client-side key read off the reply packet (source first), so
+        // a reply hashes alike whichever side it is looked up as.
+        let kind = if v6 { flag::V6 } else { 0 };
+        let w0 = u64::from(proto)
+            | u64::from(kind) << 8
+            | u64::from(dport) << 24
+            | u64::from(cport) << 40;
         self.five(w0, d, c)
     }
 
@@ -273,6 +278,9 @@ mod tests {
         assert!(ok.matches(&e));
         assert_eq!(h.hash_in(&ik), h.hash_in_entry(&e));
         assert_eq!(h.hash_out(&ok), h.hash_out_entry(&e));
+        // A reply read as a client-side key (source first) hashes like its reply key.
+        let as_in = InKey::new(Protocol::Tcp, d, 8443, c, 5555);
+        assert_eq!(h.hash_in(&as_in), h.hash_out(&ok));
         let other = InKey::new(Protocol::Udp, c, 5555, v, 443);
         assert!(!other.matches(&e));
     }

@@ -1,5 +1,5 @@
-//! The connection table: a slab of entries, two hash indices, a timing wheel and the
-//! eviction FIFO, with IPVS's create / packet / expire semantics.
+//! The connection table: a slab of entries, a hash index of both sides, a timing wheel
+//! and the eviction FIFO, with IPVS's create / packet / expire semantics.
 
 use crate::Instant;
 use crate::model::{ForwardMethod, Timeouts};
@@ -21,6 +21,9 @@ use super::timer::{NIL, Wheel};
 /// Timeout of a fresh entry before its first packet is classified (`ip_vs_conn_new`).
 const NEW_CONN_TIMEOUT_MS: u32 = 3_000;
 
+/// Marks an index slot as an entry's reply side (entry numbers stay below 2^31).
+const OUT_SIDE: u32 = 0x8000_0000;
+
 /// How long an expiring entry that still controls others is postponed (`ip_vs_conn_expire`).
 pub(crate) const CONTROL_POSTPONE_MS: u32 = 60_000;
 
@@ -31,8 +34,9 @@ pub struct ConnTable {
     free_head: u32,
     live: usize,
     max: usize,
-    by_client: Index,
-    by_dest: Index,
+    /// Both sides in one index: a reply hashes alike as either side (packet order), so the
+    /// director's client-side miss on a reply warms the reply lookup's index line.
+    index: Index,
     pub(crate) hasher: KeyHasher,
     pub(crate) wheel: Wheel,
     evict: EvictList,
@@ -56,8 +60,7 @@ impl ConnTable {
             free_head: NIL,
             live: 0,
             max,
-            by_client: Index::new(),
-            by_dest: Index::new(),
+            index: Index::new(),
             hasher: KeyHasher::new(cfg.seed),
             wheel: Wheel::new(cfg.wheel_slots as usize, cfg.tick_ms),
             evict: EvictList::new(),
@@ -88,12 +91,10 @@ impl ConnTable {
         &self.stats
     }
 
-    /// Heap bytes held by the table (entries, both indices, wheel, eviction links), computed
-    /// from the allocated capacities.
+    /// Heap bytes held by the table (entries, index, wheel, eviction links), from capacities.
     pub fn memory_bytes(&self) -> usize {
         self.entries.capacity() * size_of::<Entry>()
-            + self.by_client.allocation_size()
-            + self.by_dest.allocation_size()
+            + self.index.allocation_size()
             + self.wheel.allocation_size()
             + self.evict.allocation_size()
     }
@@ -140,8 +141,8 @@ impl ConnTable {
     pub fn lookup_in_hashed(&self, key: &InKey, hash: u64) -> Option<ConnId> {
         let entries = &self.entries;
         if let Some(i) = self
-            .by_client
-            .find(hash, |i| key.matches(&entries[i as usize]))
+            .index
+            .find(hash, |v| v < OUT_SIDE && key.matches(&entries[v as usize]))
         {
             return Some(ConnId(i));
         }
@@ -159,10 +160,12 @@ impl ConnTable {
         let mut wild = *key;
         wild.cport = 0;
         let h = self.hasher.hash_in(&wild);
-        self.by_client
-            .find(h, |i| {
-                let e = &entries[i as usize];
-                e.has(flag::NO_CPORT) && wild.matches(e)
+        self.index
+            .find(h, |v| {
+                v < OUT_SIDE && {
+                    let e = &entries[v as usize];
+                    e.has(flag::NO_CPORT) && wild.matches(e)
+                }
             })
             .map(ConnId)
     }
@@ -177,9 +180,11 @@ impl ConnTable {
     #[inline(always)]
     pub fn lookup_out_hashed(&self, key: &OutKey, hash: u64) -> Option<ConnId> {
         let entries = &self.entries;
-        self.by_dest
-            .find(hash, |i| key.matches(&entries[i as usize]))
-            .map(ConnId)
+        self.index
+            .find(hash, |v| {
+                v >= OUT_SIDE && key.matches(&entries[(v & !OUT_SIDE) as usize])
+            })
+            .map(|v| ConnId(v & !OUT_SIDE))
     }
 
     /// Read an entry.
@@ -297,18 +302,7 @@ impl ConnTable {
         }
         let due = now.as_millis() + u64::from(e.timeout);
         self.entries[idx as usize] = e;
-        let e = &self.entries[idx as usize];
-        let (hs, entries) = (&self.hasher, &self.entries);
-        if !e.has(flag::UNHASHED) {
-            let h = hs.hash_in_entry(e);
-            self.by_client
-                .insert(h, idx, |i| hs.hash_in_entry(&entries[i as usize]));
-        }
-        if e.has(flag::OUT_HASHED) {
-            let h = hs.hash_out_entry(e);
-            self.by_dest
-                .insert(h, idx, |i| hs.hash_out_entry(&entries[i as usize]));
-        }
+        self.hash_entry(idx);
         self.wheel.schedule(idx, due, now.as_millis());
         self.live += 1;
         self.stats.inserted += 1;
@@ -522,26 +516,39 @@ impl ConnTable {
         e.cport = cport;
         e.flags &= !flag::NO_CPORT;
         self.no_cport -= 1;
+        self.hash_entry(idx);
+    }
+
+    /// Index an entry: its client side unless UNHASHED, its reply side when OUT_HASHED.
+    fn hash_entry(&mut self, idx: u32) {
         let e = &self.entries[idx as usize];
         let (hs, entries) = (&self.hasher, &self.entries);
-        self.by_client.insert(hs.hash_in_entry(e), idx, |i| {
-            hs.hash_in_entry(&entries[i as usize])
-        });
+        let rehash = |v: u32| {
+            let e = &entries[(v & !OUT_SIDE) as usize];
+            if v & OUT_SIDE != 0 {
+                hs.hash_out_entry(e)
+            } else {
+                hs.hash_in_entry(e)
+            }
+        };
+        if !e.has(flag::UNHASHED) {
+            self.index.insert(hs.hash_in_entry(e), idx, rehash);
+        }
         if e.has(flag::OUT_HASHED) {
-            self.by_dest.insert(hs.hash_out_entry(e), idx, |i| {
-                hs.hash_out_entry(&entries[i as usize])
-            });
+            self.index
+                .insert(hs.hash_out_entry(e), idx | OUT_SIDE, rehash);
         }
     }
 
-    /// Take an entry out of both indices (it stays in the slab).
+    /// Take an entry out of the index (it stays in the slab).
     pub(crate) fn unhash(&mut self, idx: u32) {
         let e = &self.entries[idx as usize];
         if !e.has(flag::UNHASHED) {
-            self.by_client.remove(self.hasher.hash_in_entry(e), idx);
+            self.index.remove(self.hasher.hash_in_entry(e), idx);
         }
         if e.has(flag::OUT_HASHED) {
-            self.by_dest.remove(self.hasher.hash_out_entry(e), idx);
+            self.index
+                .remove(self.hasher.hash_out_entry(e), idx | OUT_SIDE);
         }
     }
 

@@ -35,7 +35,11 @@ impl DestTable {
     }
 
     /// The destination with this id, created with `make` if absent.
-    pub fn get_or_insert_with(&mut self, id: u32, make: impl FnOnce() -> DestState) -> &mut DestState {
+    pub fn get_or_insert_with(
+        &mut self,
+        id: u32,
+        make: impl FnOnce() -> DestState,
+    ) -> &mut DestState {
         let at = id as usize;
         if at >= self.pos.len() {
             self.pos.resize(at + 1, NONE);

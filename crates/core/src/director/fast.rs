@@ -11,6 +11,9 @@
 //! for its path, a tunnel without source address or headroom) is made *before* anything
 //! changes, and on any of them the fast path returns `None` and the general path runs as if
 //! the fast one did not exist. The differential test in `fast_tests.rs` holds them to it.
+//!
+//! The transmit half ([`Director::plan_v4`], then [`Director::send_v4`]) also sends the
+//! first packet of a new connection.
 
 use core::net::{IpAddr, Ipv4Addr};
 
@@ -83,7 +86,7 @@ impl Director {
     /// towards `rip`: `Some` when it goes out without a TTL, MTU, source or headroom
     /// problem, and then [`send_v4`](Director::send_v4) does what `xmit_in` would.
     /// Changes nothing.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn plan_v4(
         &self,
         buf: &[u8],
@@ -131,7 +134,7 @@ impl Director {
     }
 
     /// Transmit a client packet as planned by [`plan_v4`](Director::plan_v4).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn send_v4(&mut self, buf: &mut [u8], p: &Parsed, plan: TxPlan) -> Verdict {
         decrement_ttl_v4(buf, p.l3);
         let next_hop = IpAddr::V4(plan.rip);

@@ -97,12 +97,12 @@ impl Frame {
 
 /// Where a generated frame goes (the sample configuration's IPv4 services and NAT servers).
 const TARGETS: [([u8; 4], u16, bool); 6] = [
-    ([203, 0, 113, 10], 80, false), // NAT (two real servers)
-    ([203, 0, 113, 10], 53, true),  // DR
+    ([203, 0, 113, 10], 80, false),  // NAT (two real servers)
+    ([203, 0, 113, 10], 53, true),   // DR
     ([203, 0, 113, 11], 443, false), // TUN, persistent
     ([203, 0, 113, 12], 5000, true), // NAT, port 0, persistent
-    ([203, 0, 113, 13], 80, false), // TUN to an IPv6 real server
-    ([203, 0, 113, 99], 80, false), // no service
+    ([203, 0, 113, 13], 80, false),  // TUN to an IPv6 real server
+    ([203, 0, 113, 99], 80, false),  // no service
 ];
 
 /// NAT real servers replying: (RIP, port, UDP).
@@ -411,9 +411,7 @@ fn fast_path_runs_for_an_established_nat_flow() {
         let v = send(&mut d, f(client, 40_000, vip, 80, 0x10));
         assert!(matches!(v, Verdict::Forward { next_hop, .. } if next_hop == IpAddr::V4(rip)));
         let v = send(&mut d, f(rip.octets(), 8080, client, 40_000, 0x10));
-        assert!(
-            matches!(v, Verdict::Forward { next_hop, .. } if next_hop == IpAddr::from(client))
-        );
+        assert!(matches!(v, Verdict::Forward { next_hop, .. } if next_hop == IpAddr::from(client)));
     }
     // The SYN-ACK too: replies have no SYN rule.
     assert_eq!(d.fast_hits, 7);

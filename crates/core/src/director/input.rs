@@ -83,7 +83,6 @@ impl Director {
     /// A client packet of a known connection. `Err(dest_gone)` when the packet must be
     /// scheduled afresh instead (port reuse, or a deleted destination with
     /// expire_nodest_conn).
-    #[inline(never)]
     fn existing(
         &mut self,
         buf: &mut [u8],
@@ -169,7 +168,6 @@ impl Director {
     }
 
     /// A NAT reply (real server → client) of connection `id`.
-    #[inline(never)]
     fn reply(
         &mut self,
         buf: &mut [u8],
@@ -195,7 +193,6 @@ impl Director {
 
     /// No connection: schedule one if the packet may create one (`*_conn_schedule`).
     #[allow(clippy::too_many_arguments)]
-    #[inline(never)]
     fn new_conn(
         &mut self,
         buf: &mut [u8],

@@ -343,7 +343,9 @@ mod tests {
         let c = rvs_wire::checksum::finish(rvs_wire::checksum::data(&ip));
         ip[10..12].copy_from_slice(&c.to_be_bytes());
         f.extend_from_slice(&ip);
-        f.extend_from_slice(&[0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 0x20, 0]);
+        f.extend_from_slice(&[
+            0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 0x20, 0,
+        ]);
         f.extend_from_slice(&[0; 4]);
         f.extend_from_slice(b"abcdefgh");
         f

@@ -270,9 +270,8 @@ impl DirState {
     /// Forget destinations that are deleted and no longer referenced by any connection.
     pub fn reap_dests(&mut self) {
         let before = self.dests.len();
-        self.dests.retain(|d| {
-            d.available || d.conns.active + d.conns.inactive + d.conns.persistent > 0
-        });
+        self.dests
+            .retain(|d| d.available || d.conns.active + d.conns.inactive + d.conns.persistent > 0);
         if self.dests.len() != before {
             self.rebuild_rips();
         }

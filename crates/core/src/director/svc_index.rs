@@ -21,7 +21,8 @@ pub(crate) struct SvcIndex {
 #[inline]
 fn hash(k: &AddrKey) -> u64 {
     let (a, rest) = (k.0 as u64, (k.0 >> 64) as u64);
-    let p = u128::from(a ^ 0x243F_6A88_85A3_08D3) * u128::from(rest ^ u64::from(k.1) << 7 ^ 0x1319_8A2E_0370_7344);
+    let p = u128::from(a ^ 0x243F_6A88_85A3_08D3)
+        * u128::from(rest ^ u64::from(k.1) << 7 ^ 0x1319_8A2E_0370_7344);
     (p as u64) ^ (p >> 64) as u64
 }
 

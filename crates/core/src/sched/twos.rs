@@ -69,16 +69,35 @@ impl Scheduler for PowerOfTwoChoices {
         // so 0 lands on the first usable destination. A draw picks the first usable
         // destination at which the running weight sum reaches it (the kernel subtracts
         // weights until the draw is <= 0).
-        let pick = |r: u64| {
-            let mut sum = 0u64;
-            dests.iter().position(|d| {
-                sum += if d.usable() { d.weight as u64 } else { 0 };
-                d.usable() && sum >= r
-            })
-        };
         let r1 = self.rng.below(total + 1);
         let r2 = self.rng.below(total + 1);
-        let (c1, c2) = (pick(r1), pick(r2));
+        // Both draws in one walk: up to the smaller, then on to the larger.
+        let (lo, hi) = (r1.min(r2), r1.max(r2));
+        let mut walk = dests.iter().enumerate().filter(|(_, d)| d.usable());
+        let mut sum = 0u64;
+        let mut at_lo = None;
+        for (i, d) in walk.by_ref() {
+            sum += d.weight as u64;
+            if sum >= lo {
+                at_lo = Some(i);
+                break;
+            }
+        }
+        let mut at_hi = at_lo.filter(|_| sum >= hi);
+        if at_hi.is_none() {
+            for (i, d) in walk {
+                sum += d.weight as u64;
+                if sum >= hi {
+                    at_hi = Some(i);
+                    break;
+                }
+            }
+        }
+        let (c1, c2) = if r1 <= r2 {
+            (at_lo, at_hi)
+        } else {
+            (at_hi, at_lo)
+        };
         // Draws never exceed the total, so both are found; c2 replaces c1 only if lighter.
         let (a, b) = (c1?, c2?);
         let (da, db) = (&dests[a], &dests[b]);
@@ -96,6 +115,54 @@ impl Scheduler for PowerOfTwoChoices {
 mod tests {
     use super::*;
     use crate::sched::tests::{conns, dests, input, run};
+
+    /// The draws as the kernel makes them, one list walk per draw.
+    fn reference(rng: &mut SplitMix64, dests: &[DestView]) -> Option<usize> {
+        let total: u64 = dests
+            .iter()
+            .filter(|d| d.usable())
+            .map(|d| d.weight as u64)
+            .sum();
+        if total == 0 {
+            return None;
+        }
+        let pick = |r: u64| {
+            let mut sum = 0u64;
+            dests.iter().position(|d| {
+                sum += if d.usable() { d.weight as u64 } else { 0 };
+                d.usable() && sum >= r
+            })
+        };
+        let (r1, r2) = (rng.below(total + 1), rng.below(total + 1));
+        let (a, b) = (pick(r1)?, pick(r2)?);
+        let (da, db) = (&dests[a], &dests[b]);
+        Some(
+            if lighter(db.overhead(), weight_of(db), da.overhead(), weight_of(da)) {
+                b
+            } else {
+                a
+            },
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_draws_match_the_kernels_walks(
+            seed in proptest::prelude::any::<u64>(),
+            spec in proptest::collection::vec((0i32..6, 0u32..4, proptest::prelude::any::<bool>()), 1..20),
+        ) {
+            let mut d = dests(&spec.iter().map(|s| s.0).collect::<Vec<_>>());
+            for (v, &(_, active, overloaded)) in d.iter_mut().zip(&spec) {
+                conns(v, active, 0);
+                v.overloaded = overloaded;
+            }
+            let mut s = PowerOfTwoChoices::new(seed);
+            let mut r = SplitMix64(seed);
+            for _ in 0..8 {
+                proptest::prop_assert_eq!(s.schedule(&d, &input(), Instant(0)), reference(&mut r, &d));
+            }
+        }
+    }
 
     #[test]
     fn same_seed_same_choices() {
