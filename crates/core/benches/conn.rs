@@ -2,7 +2,7 @@
 //! 1 000 000 live connections (random access), insert rate, and memory per connection.
 //!
 //! Memory is computed from the table's allocated capacities (`ConnTable::memory_bytes`:
-//! entry slab + both hash indices + timing wheel + eviction links) and cross-checked with
+//! entry slab + hash index + timing wheel + eviction links) and cross-checked with
 //! the process RSS growth (/proc/self/statm) while building the table.
 //!
 //! Run: `cargo bench -p rvs-core --bench conn`
@@ -10,8 +10,10 @@
 //! Instruction counts (stable on a shared machine): with `RVS_CONN_COUNT=<live>,<packets>,<in|out>`
 //! the binary skips criterion, builds the table and runs `packets` lookups + updates inside
 //! `count_loop`, which callgrind can isolate:
-//! `RVS_CONN_COUNT=1000000,1000000,in valgrind --tool=callgrind --cache-sim=yes
-//!  --collect-atstart=no --toggle-collect='*count_loop*' <bench binary>`.
+//! `RVS_CONN_COUNT=1000000,200000,in valgrind --tool=callgrind --cache-sim=yes
+//!  --D1=49152,12,64 --LL=2097152,16,64 --collect-atstart=no --toggle-collect='*count_loop*'
+//!  <bench binary>`. Wall time per packet, robust to load: `RVS_CONN_COUNT=1000000,2000000,in,time`
+//! (add `,16` to look up 16 packets before updating them).
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
