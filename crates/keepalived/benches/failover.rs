@@ -202,7 +202,11 @@ fn main() {
     let rs1_in = || rvsadm_list(&sock).contains(&format!("{rs1}:80"));
     for (retry, bound, conf_name) in [
         (1, "bound 1 + 1 x (1 + 1) + 1 = 4 s", "lvs.conf"),
-        (0, "bound delay_loop + connect_timeout = 2 s", "lvs-retry0.conf"),
+        (
+            0,
+            "bound delay_loop + connect_timeout = 2 s",
+            "lvs-retry0.conf",
+        ),
     ] {
         let c = dir.join(conf_name);
         let mut conf = lvs_conf(&vip, [&rs1, &rs2], 1);
@@ -226,7 +230,10 @@ fn main() {
             time_until("rs1 back", rs1_in);
         }
         drop(ka);
-        let line = stats(&format!("dead real server out of rvsd, retry {retry} ({bound})"), &removal);
+        let line = stats(
+            &format!("dead real server out of rvsd, retry {retry} ({bound})"),
+            &removal,
+        );
         eprintln!("{line}");
         lines.push(line);
     }
