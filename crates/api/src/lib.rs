@@ -39,6 +39,10 @@ pub use op::{MUTATION_OPS, Mutation, Op, QUERY_OPS, Query};
 pub use server::{Backend, apply_mutation, handle_line};
 pub use transport::{LocalTransport, Transport, UnixTransport};
 
+/// The connection hash-table size reported to `ipvsadm -L` ("size="): IPVS's default
+/// 2^12 buckets (rvsd's table is sized by `--max-conns`, not by buckets).
+pub const CONN_TAB_SIZE: u32 = 4096;
+
 /// The protocol version this crate speaks (the `"v"` field of every line).
 pub const PROTOCOL_VERSION: u32 = 1;
 

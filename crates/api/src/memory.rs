@@ -10,13 +10,10 @@ use rvs_core::model::{Counters, DestConfig, Rates, ServiceConfig, ServiceKey, Ti
 
 use crate::IPVS_VERSION_CODE;
 use crate::counters::DataplaneCounters;
-use crate::entries::{ConnEntry, DaemonState, DestEntry, Info, ServiceEntry, SyncDaemon};
+use crate::entries::{ConnEntry, DestEntry, Info, ServiceEntry};
 use crate::error::ApiError;
 use crate::op::Mutation;
 use crate::server::{Backend, apply_mutation};
-
-/// The connection hash table size the in-memory backend reports (IPVS's default).
-const CONN_TAB_SIZE: u32 = 4096;
 
 /// What a destination shows besides its settings: connection counts, counters, rates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -242,25 +239,9 @@ impl Backend for MemoryBackend {
     fn info(&self) -> Result<Info, ApiError> {
         Ok(Info {
             version_code: IPVS_VERSION_CODE,
-            conn_tab_size: CONN_TAB_SIZE,
+            conn_tab_size: crate::CONN_TAB_SIZE,
             connections: self.connections.len() as u64,
         })
-    }
-
-    fn daemon_status(&self) -> Result<Vec<SyncDaemon>, ApiError> {
-        Ok(Vec::new())
-    }
-
-    fn start_daemon(&mut self, _daemon: &SyncDaemon) -> Result<(), ApiError> {
-        Err(ApiError::unsupported(
-            "the connection synchronisation daemon",
-        ))
-    }
-
-    fn stop_daemon(&mut self, _state: DaemonState) -> Result<(), ApiError> {
-        Err(ApiError::unsupported(
-            "the connection synchronisation daemon",
-        ))
     }
 
     fn counters(&self) -> Result<DataplaneCounters, ApiError> {

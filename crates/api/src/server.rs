@@ -14,6 +14,9 @@ use crate::error::{ApiError, ErrorKind, errno};
 use crate::op::{Mutation, Op, Query};
 use crate::validate;
 
+/// The feature the default daemon methods name when they refuse.
+const SYNC_DAEMON: &str = "the connection synchronisation daemon";
+
 /// What rvsd (or a test double) implements: one method per operation.
 ///
 /// Every method either succeeds or changes nothing. [`handle_line`] has already validated
@@ -52,11 +55,20 @@ pub trait Backend {
     /// `info`.
     fn info(&self) -> Result<Info, ApiError>;
     /// `daemon_status`: the running sync daemons (master first).
-    fn daemon_status(&self) -> Result<Vec<SyncDaemon>, ApiError>;
+    /// By default none runs: rvsd has no connection synchronisation daemon yet.
+    fn daemon_status(&self) -> Result<Vec<SyncDaemon>, ApiError> {
+        Ok(Vec::new())
+    }
     /// `start_daemon`.
-    fn start_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), ApiError>;
+    /// By default refused, naming the missing feature.
+    fn start_daemon(&mut self, _daemon: &SyncDaemon) -> Result<(), ApiError> {
+        Err(ApiError::unsupported(SYNC_DAEMON))
+    }
     /// `stop_daemon`.
-    fn stop_daemon(&mut self, state: DaemonState) -> Result<(), ApiError>;
+    /// By default refused, naming the missing feature.
+    fn stop_daemon(&mut self, _state: DaemonState) -> Result<(), ApiError> {
+        Err(ApiError::unsupported(SYNC_DAEMON))
+    }
     /// `counters`: the data plane's counters. A backend without a data plane answers
     /// `unsupported`, which is what this default does.
     fn counters(&self) -> Result<DataplaneCounters, ApiError> {

@@ -4,17 +4,14 @@
 use core::net::IpAddr;
 
 use rvs_api::{
-    ApiError, Backend, ConnEntry, DaemonState, DataplaneCounters, DestEntry, ErrorKind, Info,
-    Mutation, ServiceEntry, SyncDaemon, errno,
+    ApiError, Backend, ConnEntry, DataplaneCounters, DestEntry, ErrorKind, Info, Mutation,
+    ServiceEntry, errno,
 };
 use rvs_core::config::{Config, Service};
 use rvs_core::model::{DestConfig, ServiceConfig, ServiceKey, Timeouts};
 
 use crate::engine::{Engine, Readings};
 use crate::state::StateFile;
-
-/// The connection hash table size rvsd reports to `ipvsadm -L` (IPVS's default bucket count).
-const CONN_TAB_SIZE: u32 = 4096;
 
 /// The table plus what it drives.
 pub struct RvsdBackend {
@@ -317,25 +314,9 @@ impl Backend for RvsdBackend {
     fn info(&self) -> Result<Info, ApiError> {
         Ok(Info {
             version_code: rvs_api::IPVS_VERSION_CODE,
-            conn_tab_size: CONN_TAB_SIZE,
+            conn_tab_size: rvs_api::CONN_TAB_SIZE,
             connections: self.readings().connections,
         })
-    }
-
-    fn daemon_status(&self) -> Result<Vec<SyncDaemon>, ApiError> {
-        Ok(Vec::new())
-    }
-
-    fn start_daemon(&mut self, _daemon: &SyncDaemon) -> Result<(), ApiError> {
-        Err(ApiError::unsupported(
-            "the connection synchronisation daemon",
-        ))
-    }
-
-    fn stop_daemon(&mut self, _state: DaemonState) -> Result<(), ApiError> {
-        Err(ApiError::unsupported(
-            "the connection synchronisation daemon",
-        ))
     }
 
     fn counters(&self) -> Result<DataplaneCounters, ApiError> {
