@@ -187,10 +187,10 @@ impl<P: PacketProcessor> Dataplane<P> {
         };
         for n in 0..workers {
             let frames_per_socket = config.rings.fill + config.rings.tx;
-            let umem = Umem::new(frames_per_socket * ifindexes.len() as u32)?;
+            let mut umem = Umem::new(frames_per_socket * ifindexes.len() as u32)?;
             let mut sockets: Vec<XskSocket> = Vec::new();
             for &ifindex in &ifindexes {
-                let s = XskSocket::open(
+                let mut s = XskSocket::open(
                     &umem,
                     sockets.first(),
                     ifindex,
@@ -202,6 +202,10 @@ impl<P: PacketProcessor> Dataplane<P> {
                 if config.busy_poll {
                     s.enable_busy_poll(config.batch_size);
                 }
+                // Frames go on the fill ring before the socket enters the XSKMAP: a packet
+                // steered to a socket with an empty fill ring is lost, and the worker thread
+                // may not run for a while on a busy machine.
+                s.refill(&mut umem, u32::MAX);
                 sockets.push(s);
             }
             {
@@ -274,20 +278,9 @@ impl<P: PacketProcessor> Dataplane<P> {
         self.monitor.state()
     }
 
-    /// Run `f` on every worker's processor between two batches, without waiting (e.g.
-    /// install a new configuration snapshot).
-    pub fn broadcast(&self, f: impl Fn(&mut P) + Send + Sync + 'static) {
-        let f = Arc::new(f);
-        for w in &self.workers {
-            let f = f.clone();
-            if w.jobs.send(Box::new(move |p: &mut P| f(p))).is_ok() {
-                w.wake.notify();
-            }
-        }
-    }
-
-    /// Run `f` on every worker's processor and collect the results in worker order (e.g.
-    /// list connections). Waits at most `timeout` per worker.
+    /// Run `f` on every worker's processor between two batches and collect the results in
+    /// worker order (e.g. install a configuration snapshot, list connections). Waits at most
+    /// `timeout` per worker; a worker that misses it still runs `f` later.
     pub fn query<R: Send + 'static>(
         &self,
         f: impl Fn(&mut P) -> R + Send + Sync + 'static,

@@ -1,8 +1,8 @@
 //! The core's director as the workers' packet processor.
 //!
 //! rvsd builds one `Director` per worker in the [`crate::Dataplane::start`] factory and
-//! installs snapshots with [`crate::Dataplane::broadcast`], e.g.
-//! `dp.broadcast(move |d: &mut Director| d.set_snapshot(snap.clone()))`.
+//! installs snapshots with [`crate::Dataplane::query`], e.g.
+//! `dp.query(move |d: &mut Director| d.set_snapshot(snap.clone()), timeout)`.
 
 use rvs_core::director::Director;
 use rvs_core::{Instant, Verdict};

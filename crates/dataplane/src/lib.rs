@@ -21,9 +21,9 @@
 //!   [`PacketProcessor`] (the core's director; see [`director`]).
 //! - [`Dataplane::apply_steering`]`(&[`[`SteerEntry`]`])`: the VIPs and NAT real servers the
 //!   program must redirect; only the difference to the maps is written.
-//! - [`Dataplane::broadcast`]: run a closure on every worker's processor between batches
-//!   (install a configuration snapshot); [`Dataplane::query`]: same, collecting results
-//!   (list connections, per-worker service stats).
+//! - [`Dataplane::query`]: run a closure on every worker's processor between batches and
+//!   collect the results (install a configuration snapshot, list connections, per-worker
+//!   service stats).
 //! - [`Dataplane::stats`]: driver counters per worker and merged, XDP program counters.
 //! - [`Dataplane::net_state`]: links, neighbours, local addresses (e.g. a tunnel source).
 //! - [`Dataplane::stop`] or drop: workers stop, sockets close, the program is detached.

@@ -160,9 +160,11 @@ fn steering_is_exact() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let kernel80 = received(&sock80);
     assert!(
         got.contains(&(4, 17, 80)),
-        "IPv4 service packet reached AF_XDP: {got:?}"
+        "IPv4 service packet reached AF_XDP: {got:?} {:?} kernel {kernel80:?}",
+        dp.stats()
     );
     assert!(
         got.contains(&(6, 17, 80)),

@@ -62,12 +62,20 @@ impl Engine for XdpEngine {
     fn install(&mut self, snapshot: &Arc<Snapshot>) -> anyhow::Result<()> {
         let sources = self.local_sources(snapshot);
         let snap = snapshot.clone();
-        self.dp.broadcast(move |d: &mut Director| {
-            for a in &sources {
-                d.set_local_address(*a);
-            }
-            d.set_snapshot(snap.clone());
-        });
+        // Wait for the workers, so that when the control request is answered the data plane
+        // schedules by the new table, as ipvsadm's change is in force when it returns. A
+        // worker slower than this keeps the job queued and applies it soon after.
+        if let Err(e) = self.dp.query(
+            move |d: &mut Director| {
+                for a in &sources {
+                    d.set_local_address(*a);
+                }
+                d.set_snapshot(snap.clone());
+            },
+            WORKER_TIMEOUT,
+        ) {
+            tracing::warn!(error = %e, "a worker has not applied the new table yet");
+        }
         let mut entries: Vec<SteerEntry> = snapshot
             .steer_services()
             .into_iter()

@@ -426,12 +426,13 @@ impl Clients {
             let start = Instant::now();
             let mut n = 0;
             while !s.load(Ordering::Relaxed) && start.elapsed() < limit && n < 200_000 {
+                let started = Instant::now();
                 let r = get(addr);
+                a.lock().expect("answers").push((started, r.clone()));
                 if r.is_err() {
                     // Do not spin on a dead VIP.
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                a.lock().expect("answers").push((Instant::now(), r));
                 n += 1;
             }
         });
@@ -442,7 +443,7 @@ impl Clients {
         }
     }
 
-    /// Answers received after `since`.
+    /// Answers to the requests started after `since`.
     pub fn since(&self, since: Instant) -> Vec<Answer> {
         self.answers
             .lock()
