@@ -61,8 +61,11 @@ pub struct WorkerCounters {
     pub processor_drops: u64,
     /// Forwarded frames dropped: the egress TX ring was full.
     pub tx_ring_full: u64,
-    /// Forwarded frames dropped: the next hop's MAC was unknown (resolution started).
+    /// Forwarded frames dropped: the next hop's MAC stayed unknown (held up to 3 s).
     pub no_neighbour: u64,
+    /// Forwarded frames that waited for the next hop's MAC (sent once it resolved, unless
+    /// also counted in `no_neighbour`).
+    pub neighbour_held: u64,
     /// Forwarded frames dropped: no route to the next hop.
     pub no_route: u64,
     /// Forwarded frames dropped: the route leaves through an interface rvsd does not serve.

@@ -33,22 +33,10 @@ fn chmod(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// True when root; when not root, false (the test skips) unless CI requires root tests.
-fn is_root() -> bool {
-    let root = nix::unistd::geteuid().is_root();
-    let required = std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var("RVS_REQUIRE_ROOT_TESTS").is_ok_and(|v| v == "1");
-    assert!(
-        root || !required,
-        "root tests are required (CI / RVS_REQUIRE_ROOT_TESTS)"
-    );
-    root
-}
-
 #[test]
 fn world_writable_script_refused_only_with_security() {
-    if !is_root() {
-        eprintln!("skipped: ownership rules need root-owned files");
+    // Ownership rules need root-owned files.
+    if !rvs_testkit::root_or_skip("world_writable_script_refused_only_with_security") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -69,8 +57,8 @@ fn world_writable_script_refused_only_with_security() {
 
 #[test]
 fn writable_directory_makes_script_insecure() {
-    if !is_root() {
-        eprintln!("skipped: ownership rules need root-owned files");
+    // Ownership rules need root-owned files.
+    if !rvs_testkit::root_or_skip("writable_directory_makes_script_insecure") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -142,8 +130,8 @@ fn unknown_users_refused() {
 
 #[tokio::test]
 async fn runs_as_script_user() {
-    if !is_root() {
-        eprintln!("skipped: switching user needs root");
+    // Switching user needs root.
+    if !rvs_testkit::root_or_skip("runs_as_script_user") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::hold::HoldQueue;
 use crate::monitor::{Monitor, NetState};
 use crate::netlink::LocalAddress;
 use crate::nexthop::NextHopCache;
@@ -221,6 +222,7 @@ impl<P: PacketProcessor> Dataplane<P> {
                 umem,
                 sockets,
                 processor: factory(n, &config),
+                held: HoldQueue::default(),
                 cache: NextHopCache::new(
                     dp.monitor.state().clone(),
                     dp.monitor.resolver(),

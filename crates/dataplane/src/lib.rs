@@ -52,6 +52,7 @@
 pub mod dataplane;
 pub mod director;
 pub mod error;
+mod hold;
 pub mod monitor;
 pub mod netlink;
 mod nexthop;

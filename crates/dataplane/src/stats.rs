@@ -67,8 +67,11 @@ worker_stats! {
     processor_drops,
     /// Forwarded frames dropped because the egress TX ring was full.
     tx_ring_full,
-    /// Forwarded frames dropped because the next hop's MAC is unknown (resolution started).
+    /// Forwarded frames dropped because the next hop's MAC stayed unknown: held longer than
+    /// the kernel resolves, or beyond the hold queue's bounds.
     no_neighbour,
+    /// Forwarded frames that waited for the next hop's MAC (most are sent once it resolves).
+    neighbour_held,
     /// Forwarded frames dropped because the kernel has no (unicast) route to the next hop.
     no_route,
     /// Forwarded frames dropped because the route leaves through an interface we do not serve.

@@ -5,7 +5,8 @@
 //! unfinished or in busy-poll mode) → reclaim completions → RX a batch per socket → process
 //! each frame → TX to the egress socket (any interface, same UMEM, no copy) → refill fill
 //! rings → flush TX → tick → publish counters. Control requests arrive on a channel, signalled
-//! through an eventfd in the poll set, and run between batches.
+//! through an eventfd in the poll set, and run between batches. Frames whose next hop has no
+//! MAC yet wait in a [`HoldQueue`] and are retried every few milliseconds while any wait.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,11 +15,15 @@ use std::time::Duration;
 
 use rvs_core::Verdict;
 
-use crate::nexthop::{Miss, NextHopCache};
+use crate::hold::{Held, HoldQueue};
+use crate::nexthop::{Egress, Miss, NextHopCache};
 use crate::processor::PacketProcessor;
 use crate::stats::{SharedStats, WorkerStats};
 use crate::sys::{EventFd, poll};
 use crate::xsk::{FRAME_SIZE, Umem, XskSocket, XskStats};
+
+/// Poll timeout while frames wait for a neighbour: how soon a resolved MAC is used.
+const HOLD_RETRY_MS: u64 = 5;
 
 /// A job run on a worker between batches, with its processor.
 pub(crate) type Job<P> = Box<dyn FnOnce(&mut P) + Send>;
@@ -37,6 +42,7 @@ pub(crate) struct Worker<P> {
     pub sockets: Vec<XskSocket>,
     pub processor: P,
     pub cache: NextHopCache,
+    pub held: HoldQueue,
     pub jobs: mpsc::Receiver<Job<P>>,
     pub wake: Arc<EventFd>,
     pub stop: Arc<AtomicBool>,
@@ -76,7 +82,11 @@ impl<P: PacketProcessor> Worker<P> {
             let timeout = if tx_pending || self.params.busy_poll {
                 0
             } else {
-                next_tick.saturating_sub(now_ms).min(i32::MAX as u64) as i32
+                let mut t = next_tick.saturating_sub(now_ms);
+                if !self.held.is_empty() {
+                    t = t.min(HOLD_RETRY_MS);
+                }
+                t.min(i32::MAX as u64) as i32
             };
             for f in &mut fds {
                 f.revents = 0;
@@ -99,6 +109,9 @@ impl<P: PacketProcessor> Worker<P> {
                 for &(addr, len) in &rx {
                     self.handle(addr, len, now_ms, &mut stats, &mut dirty);
                 }
+            }
+            if !self.held.is_empty() {
+                self.retry_held(now_ms, &mut stats, &mut dirty);
             }
             for s in &mut self.sockets {
                 s.refill(&mut self.umem, u32::MAX);
@@ -183,35 +196,96 @@ impl<P: PacketProcessor> Worker<P> {
                 }
                 match self.cache.lookup(next_hop, now_ms) {
                     Ok(eg) => {
-                        let Some(frame) = self.umem.frame_mut(addr) else {
-                            return;
+                        if self.held.holds(next_hop) {
+                            // Keep the order: the frames that waited go first.
+                            for h in self.held.take(next_hop) {
+                                self.send(h, eg, stats, dirty);
+                            }
+                        }
+                        let frame = Held {
+                            addr: chunk,
+                            start,
+                            len,
+                            since_ms: now_ms,
                         };
-                        frame[start..start + 6].copy_from_slice(&eg.dst_mac);
-                        frame[start + 6..start + 12].copy_from_slice(&eg.src_mac);
-                        let Some(sock) = self.sockets.get_mut(eg.slot) else {
-                            stats.not_managed += 1;
-                            self.umem.release(addr);
-                            return;
+                        self.send(frame, eg, stats, dirty);
+                    }
+                    Err(Miss::NoNeighbour) => {
+                        stats.neighbour_held += 1;
+                        let frame = Held {
+                            addr: chunk,
+                            start,
+                            len,
+                            since_ms: now_ms,
                         };
-                        if sock.transmit(chunk + start as u64, len as u32) {
-                            stats.tx_packets += 1;
-                            stats.tx_bytes += len as u64;
-                            dirty[eg.slot] = true;
-                        } else {
-                            stats.tx_ring_full += 1;
-                            self.umem.release(addr);
+                        if let Some(dropped) = self.held.hold(next_hop, frame) {
+                            stats.no_neighbour += 1;
+                            self.umem.release(dropped.addr);
                         }
                     }
                     Err(miss) => {
-                        match miss {
-                            Miss::NoNeighbour => stats.no_neighbour += 1,
-                            Miss::NoRoute => stats.no_route += 1,
-                            Miss::NotManaged => stats.not_managed += 1,
-                        }
-                        self.umem.release(addr);
+                        self.drop_missed(chunk, miss, stats);
                     }
                 }
             }
+        }
+    }
+
+    /// Put a rewritten frame on the TX ring of its egress interface.
+    fn send(&mut self, f: Held, eg: Egress, stats: &mut WorkerStats, dirty: &mut [bool]) {
+        let Some(frame) = self.umem.frame_mut(f.addr) else {
+            stats.invalid_frame += 1;
+            return;
+        };
+        frame[f.start..f.start + 6].copy_from_slice(&eg.dst_mac);
+        frame[f.start + 6..f.start + 12].copy_from_slice(&eg.src_mac);
+        let Some(sock) = self.sockets.get_mut(eg.slot) else {
+            stats.not_managed += 1;
+            self.umem.release(f.addr);
+            return;
+        };
+        if sock.transmit(f.addr + f.start as u64, f.len as u32) {
+            stats.tx_packets += 1;
+            stats.tx_bytes += f.len as u64;
+            dirty[eg.slot] = true;
+        } else {
+            stats.tx_ring_full += 1;
+            self.umem.release(f.addr);
+        }
+    }
+
+    /// Count a frame that cannot leave and give its chunk back.
+    fn drop_missed(&mut self, chunk: u64, miss: Miss, stats: &mut WorkerStats) {
+        match miss {
+            Miss::NoNeighbour => stats.no_neighbour += 1,
+            Miss::NoRoute => stats.no_route += 1,
+            Miss::NotManaged => stats.not_managed += 1,
+        }
+        self.umem.release(chunk);
+    }
+
+    /// Send the frames whose neighbour is now known; drop those that waited too long or
+    /// whose route went away.
+    fn retry_held(&mut self, now_ms: u64, stats: &mut WorkerStats, dirty: &mut [bool]) {
+        for hop in self.held.hops() {
+            match self.cache.lookup(hop, now_ms) {
+                Ok(eg) => {
+                    for h in self.held.take(hop) {
+                        self.send(h, eg, stats, dirty);
+                    }
+                }
+                Err(Miss::NoNeighbour) => {}
+                Err(miss) => {
+                    for h in self.held.take(hop) {
+                        self.drop_missed(h.addr, miss, stats);
+                    }
+                }
+            }
+        }
+        let mut expired = Vec::new();
+        self.held.expire(now_ms, &mut expired);
+        for h in expired {
+            self.drop_missed(h.addr, Miss::NoNeighbour, stats);
         }
     }
 }

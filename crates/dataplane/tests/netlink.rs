@@ -6,16 +6,16 @@ mod common;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::{NetNs, root_or_skip, veth};
 use rvs_dataplane::netlink::{self, NlSocket};
+use rvs_testkit::{NetNs, root_or_skip, veth};
 
 #[test]
 fn routes_neighbours_addresses_and_resolution() {
     if !root_or_skip("routes_neighbours_addresses_and_resolution") {
         return;
     }
-    let a = NetNs::new("nla");
-    let b = NetNs::new("nlb");
+    let a = NetNs::unique("rvsdp", "nla");
+    let b = NetNs::unique("rvsdp", "nlb");
     veth(&a, "d0", &b, "c0");
     a.exec(
         "ip addr add 198.51.100.1/24 dev d0; ip addr add 2001:db8:1::1/64 dev d0 nodad; \

@@ -10,7 +10,6 @@ use std::fs;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
@@ -39,12 +38,7 @@ pub struct Lab {
 impl Lab {
     /// `rvs lab up TOPOLOGY --name e<pid><tag><n> [--ipv6]`; panics when it fails.
     pub fn up(topology: &str, tag: &str, ipv6: bool) -> Lab {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "e{}{tag}{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = rvs_testkit::unique_name("e", tag);
         let mut cmd = Command::new(bin("rvs"));
         cmd.args(["lab", "up", topology, "--name", &name]);
         if ipv6 {
@@ -137,13 +131,18 @@ impl Lab {
 
     /// Starts rvsd on the director's interfaces and waits until its socket answers.
     pub fn start_rvsd(&mut self) {
-        self.rvsd_extra.clear();
-        self.spawn_rvsd();
+        self.start_rvsd_with(&[]);
     }
 
     /// As [`Lab::start_rvsd`], keeping the configuration in [`Lab::state_file`].
     pub fn start_rvsd_with_state(&mut self) {
-        self.rvsd_extra = vec!["--state".into(), self.state_file().display().to_string()];
+        let state = self.state_file().display().to_string();
+        self.start_rvsd_with(&["--state", &state]);
+    }
+
+    /// As [`Lab::start_rvsd`], with more arguments for rvsd (e.g. `--metrics ADDR`).
+    pub fn start_rvsd_with(&mut self, extra: &[&str]) {
+        self.rvsd_extra = extra.iter().map(|a| a.to_string()).collect();
         self.spawn_rvsd();
     }
 

@@ -5,63 +5,13 @@
 //! Root only: `cargo build --bins && cargo test -p rvs-e2e --test metrics`.
 
 use std::collections::HashMap;
-use std::fs;
 use std::net::IpAddr;
-use std::process::{Child, Stdio};
-use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use rvs_e2e::client::{assert_alternates, curl_servers, url};
-use rvs_e2e::{Lab, bin, ns_cmd, root_or_skip, run, wait_until};
+use rvs_e2e::{Lab, ns_cmd, root_or_skip, run};
 
 /// Where rvsd serves its metrics, inside the director's namespace.
 const METRICS_ADDR: &str = "127.0.0.1:9469";
-
-/// rvsd started by this test (the lab's own start takes no `--metrics`); killed by PID on
-/// drop, before the lab goes.
-struct Rvsd(Child);
-
-impl Drop for Rvsd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// rvsd on the lab's director interfaces with the lab's socket, counters file and log (so
-/// the lab prints the log when the test fails), plus `--metrics`.
-fn start_rvsd_with_metrics(lab: &Lab) -> Rvsd {
-    let log = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(lab.path("rvsd.log"))
-        .expect("open rvsd.log");
-    let mut cmd = ns_cmd(lab.director(), bin("rvsd"));
-    for iface in &lab.info.interfaces.director {
-        cmd.args(["--interface", iface]);
-    }
-    cmd.arg("--socket")
-        .arg(lab.socket())
-        .arg("--stats-file")
-        .arg(lab.path("counters.json"))
-        .args(["--metrics", METRICS_ADDR])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("dup log"))
-        .stderr(log);
-    let mut rvsd = Rvsd(cmd.spawn().expect("spawn rvsd"));
-    wait_until(
-        "rvsd to answer on its socket",
-        Duration::from_secs(20),
-        || {
-            if let Ok(Some(status)) = rvsd.0.try_wait() {
-                panic!("rvsd exited at start ({status}):\n{}", lab.rvsd_log());
-            }
-            lab.try_rvsadm(&["-L", "-n"]).status.success()
-        },
-    );
-    rvsd
-}
 
 /// `curl -i http://METRICS_ADDR/PATH` in the director namespace: (status, headers, body).
 fn fetch(lab: &Lab, path: &str) -> (u16, String, String) {
@@ -106,8 +56,8 @@ fn metrics_counters_query_and_sigusr1_report_the_traffic() {
     if !root_or_skip("metrics_counters_query_and_sigusr1_report_the_traffic") {
         return;
     }
-    let lab = Lab::up("nat", "met", false);
-    let rvsd = start_rvsd_with_metrics(&lab);
+    let mut lab = Lab::up("nat", "met", false);
+    lab.start_rvsd_with(&["--metrics", METRICS_ADDR]);
     let (vip, rip1, rip2) = (lab.vip(false), lab.rip(1, false), lab.rip(2, false));
     lab.director_sh(&format!(
         "$IPVSADM -A -t {vip}:80 -s rr\n\
@@ -190,20 +140,8 @@ fn metrics_counters_query_and_sigusr1_report_the_traffic() {
     assert!(c.drops.contains_key("no_service"), "{c:?}");
 
     // SIGUSR1 still dumps them, in the same shape.
-    let file = lab.path("counters.json");
-    let _ = fs::remove_file(&file);
-    kill(Pid::from_raw(rvsd.0.id() as i32), Signal::SIGUSR1).expect("SIGUSR1 to rvsd");
-    let mut text = String::new();
-    wait_until(
-        "rvsd to write its counters",
-        Duration::from_secs(10),
-        || {
-            text = fs::read_to_string(&file).unwrap_or_default();
-            !text.is_empty()
-        },
-    );
-    let dumped: rvs_api::DataplaneCounters =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("counters are JSON ({e}): {text}"));
-    assert!(dumped.steer.steered >= c.steer.steered, "{text}");
-    assert!(dumped.table.inserted >= c.table.inserted, "{text}");
+    let dumped: rvs_api::DataplaneCounters = serde_json::from_value(lab.counters())
+        .unwrap_or_else(|e| panic!("counters in the shape of the query's ({e})"));
+    assert!(dumped.steer.steered >= c.steer.steered, "{dumped:?}");
+    assert!(dumped.table.inserted >= c.table.inserted, "{dumped:?}");
 }

@@ -4,8 +4,16 @@
 //! `!`/`#` comments, `"…"` words, `{`/`}` anywhere on a line (each line is split at its
 //! first brace), `include`/`includer`… with globs and `{a,b}` lists relative to the
 //! including file, `@ID`/`@^ID` conditional lines, `$NAME=VALUE` parameters (multi-line
-//! with a trailing `\`) expanded as `$NAME` or `${NAME}`. Not supported: `~SEQ`/`~LST`
-//! loops (reported as errors).
+//! with a trailing `\`) expanded as `$NAME` or `${NAME}`, and loop lines that repeat the
+//! rest of their line once per value with the loop variable defined as a parameter:
+//! `~SEQ(var, start, step, end)`, `~SEQ(var, start, end)` (step ±1), `~SEQ(var, end)`
+//! (from 1, or -1 counting down), `~SEQx(…)` (values in hex), `~LST(var, v1, v2, …)` and
+//! `~LST({a,b}, {1,2}, {3,4}, …)` (missing values are blank). Loops nest on one line
+//! (the innermost runs first), numbers may be parameters and are read like C's `strtol`
+//! (`010` is octal), the variable keeps its last value after the loop, and a bad loop
+//! is an error pointing at the fault. Unlike keepalived, a line may not repeat into more
+//! than 100000 lines, nor nest loops more than 32 deep (keepalived would run out of
+//! memory or loop forever).
 //!
 //! Diagnostics carry our [`Severity`] (errors stop rvs-keepalived) and keepalived's
 //! [`KaClass`], from which [`check`] computes the exit code `keepalived -t` gives.
@@ -22,6 +30,7 @@ mod build_vrrp;
 mod cx;
 pub mod diag;
 pub mod lexer;
+mod loops;
 pub mod model;
 mod model_lvs;
 mod model_vrrp;

@@ -6,12 +6,12 @@ use std::time::Duration;
 use crate::model::{Prefix, Script};
 use crate::tree::Loc;
 
-/// Initial state of an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Initial state of an instance (`state MASTER|BACKUP`); `rvs-vrrp` uses this type too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VrrpState {
-    /// Wants to be master.
+    /// `state MASTER`: only an address owner (priority 255) becomes master at once.
     Master,
-    /// Starts as backup.
+    /// `state BACKUP`.
     Backup,
 }
 
@@ -75,36 +75,36 @@ pub struct VirtualRoute {
     pub options: Vec<String>,
 }
 
-/// A tracked interface.
+/// One `track_interface` entry; `rvs-vrrp` uses this type too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackInterface {
     /// Interface name.
     pub name: String,
-    /// Weight (0 = fault on down).
+    /// Weight: 0 = FAULT while down; > 0 added while up; < 0 added while down.
     pub weight: i32,
-    /// `reverse`.
+    /// `reverse`: the weight counts the other way round.
     pub reverse: bool,
 }
 
-/// A `track_script` entry.
+/// One `track_script` entry; `rvs-vrrp` uses this type too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackScript {
-    /// The `vrrp_script` name.
+    /// Name of the `vrrp_script`.
     pub name: String,
-    /// Weight override (None = the script's own weight).
+    /// Weight override (None: the script's own weight).
     pub weight: Option<i32>,
     /// `reverse`.
     pub reverse: bool,
 }
 
-/// One `unicast_peer` line.
+/// One `unicast_peer` line; `rvs-vrrp` uses this type too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnicastPeer {
     /// Peer address.
     pub addr: IpAddr,
-    /// `min_ttl N`.
+    /// `min_ttl N`: adverts from this peer below it are dropped.
     pub min_ttl: Option<u8>,
-    /// `max_ttl N`.
+    /// `max_ttl N`: adverts from this peer above it are dropped.
     pub max_ttl: Option<u8>,
 }
 

@@ -1,6 +1,10 @@
 //! Line reading as keepalived does it, before tokens: comments, `@id` conditional
-//! lines, `$NAME=` parameters and their expansion, `include` globs, and splitting
-//! each line at its first `{` or `}` so that braces always stand alone.
+//! lines, `$NAME=` parameters and their expansion, `~SEQ`/`~LST` loops, `include`
+//! globs, and splitting each line at its first `{` or `}` so that braces always
+//! stand alone.
+
+mod loop_lines;
+mod params;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -12,6 +16,8 @@ use crate::source::{self, SourceFile};
 const MAX_INCLUDE_DEPTH: usize = 32;
 /// Parameter expansions allowed on one line (keepalived would loop forever on `$A=$A`).
 const MAX_EXPANSIONS: usize = 64;
+/// References replaced in one expansion (values are rescanned, so `$A=$A` never ends).
+const MAX_SUBSTITUTIONS: usize = 1024;
 /// Longest expanded line (keepalived's MAXBUF is 1024; we are more generous but bounded).
 const MAX_LINE: usize = 64 * 1024;
 
@@ -49,6 +55,26 @@ pub struct Segment {
 struct Def {
     value: String,
     multiline: bool,
+}
+
+/// The physical line a piece of text comes from.
+struct At {
+    file: usize,
+    line: u32,
+    /// Column of the line's first non-blank character.
+    indent: u32,
+}
+
+/// What expanding one physical line has used up so far.
+struct Walk {
+    /// Expansions left for the current text.
+    budget: usize,
+    /// `~SEQ`/`~LST` loops open around the current text.
+    depth: usize,
+    /// Lines repeated by loops so far.
+    lines: u64,
+    /// A loop limit was hit: generate nothing more from this line.
+    stopped: bool,
 }
 
 struct Cursor {
@@ -213,7 +239,7 @@ impl<'a> Reader<'a> {
         (out, cont)
     }
 
-    /// Conditional lines, definitions, expansion, includes, then brace splitting.
+    /// Conditional lines, definitions, loops, expansion, includes, then brace splitting.
     fn process_text(
         &mut self,
         file: usize,
@@ -223,21 +249,30 @@ impl<'a> Reader<'a> {
         indent: u32,
         text0: String,
     ) {
-        let mut budget = MAX_EXPANSIONS;
-        self.process_text_budget(file, line_no, col0, exact0, indent, text0, &mut budget);
+        let at = At {
+            file,
+            line: line_no,
+            indent,
+        };
+        let mut walk = Walk {
+            budget: MAX_EXPANSIONS,
+            depth: 0,
+            lines: 0,
+            stopped: false,
+        };
+        self.process_text_budget(&at, col0, exact0, text0, &mut walk);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One pass of keepalived's `read_line` over a piece of text starting at `col`.
     fn process_text_budget(
         &mut self,
-        file: usize,
-        line_no: u32,
+        at: &At,
         mut col: u32,
         mut exact: bool,
-        indent: u32,
         mut text: String,
-        budget: &mut usize,
+        walk: &mut Walk,
     ) {
+        let (file, line_no) = (at.file, at.line);
         // Further lines produced by multi-line parameter values, in order.
         let mut extras: Vec<String> = Vec::new();
         loop {
@@ -266,141 +301,50 @@ impl<'a> Reader<'a> {
                 break;
             }
             if text.starts_with("~SEQ") || text.starts_with("~LST") {
-                self.report(
-                    Severity::Error,
-                    KaClass::Silent,
-                    (file, line_no, col, 4),
-                    format!("{} loops are not supported by rvs-keepalived", &text[..4]),
-                );
+                self.run_loop(at, col, exact, &text, walk);
                 text.clear();
                 break;
             }
             if text.starts_with('~') || !text.contains('$') {
                 break;
             }
-            let Some((first, more)) = self.expand(&text) else {
-                break;
+            let expanded = match self.expand(&text) {
+                Ok(Some(e)) if walk.budget > 0 => e,
+                Ok(None) => break,
+                _ => {
+                    self.report(
+                        Severity::Error,
+                        KaClass::Silent,
+                        (file, line_no, col, 1),
+                        "parameter expansion does not terminate (a definition refers to itself?)"
+                            .into(),
+                    );
+                    text.clear();
+                    break;
+                }
             };
-            if *budget == 0 {
-                self.report(
-                    Severity::Error,
-                    KaClass::Silent,
-                    (file, line_no, col, 1),
-                    "parameter expansion does not terminate (a definition refers to itself?)"
-                        .into(),
-                );
-                text.clear();
-                break;
-            }
-            *budget -= 1;
+            walk.budget -= 1;
             exact = false;
+            let (first, more) = expanded;
             let (t, _) = self.decomment(&first, file, line_no, col);
             text = t;
             let mut new_extras = more;
             new_extras.append(&mut extras);
             extras = new_extras;
+            // keepalived looks at the line again only if it may still change.
+            if !(text.starts_with('@') || text.contains('$')) {
+                break;
+            }
         }
         if !text.is_empty() && !self.include(&text, file, line_no, col) {
-            self.split_braces(file, line_no, col, exact, indent, text);
+            self.split_braces(file, line_no, col, exact, at.indent, text);
         }
         for extra in extras {
             let t = extra.trim_start_matches([' ', '\t']).to_string();
             if !t.is_empty() {
-                self.process_text_budget(file, line_no, col, false, indent, t, budget);
+                self.process_text_budget(at, col, false, t, walk);
             }
         }
-    }
-
-    /// `$NAME=VALUE`: records a definition and returns true.
-    fn definition(&mut self, text: &str) -> bool {
-        let b = text.as_bytes();
-        if b.len() < 2 || !(b[1].is_ascii_alphabetic() || b[1] == b'_') {
-            return false;
-        }
-        let mut i = 2;
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-            i += 1;
-        }
-        let name = &text[1..i];
-        let rest = text[i..].trim_start_matches([' ', '\t']);
-        let Some(value) = rest.strip_prefix('=') else {
-            return false;
-        };
-        let value = value.trim_start_matches([' ', '\t']);
-        let (value, multiline) = match value.strip_suffix('\\') {
-            Some(v) => {
-                let v = v.trim_end_matches([' ', '\t']);
-                (
-                    if v.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{v}\n")
-                    },
-                    true,
-                )
-            }
-            None => (value.to_string(), false),
-        };
-        self.defs.insert(name.to_string(), Def { value, multiline });
-        if multiline {
-            self.continuing = Some(name.to_string());
-        }
-        true
-    }
-
-    /// Replaces `$NAME` / `${NAME}` references; returns the first line and any further lines.
-    fn expand(&self, text: &str) -> Option<(String, Vec<String>)> {
-        let mut out = String::new();
-        let mut rest = text;
-        let mut found = false;
-        let mut extra = Vec::new();
-        while let Some(pos) = rest.find('$') {
-            out.push_str(&rest[..pos]);
-            let after = &rest[pos + 1..];
-            let (braced, name_start) = match after.strip_prefix('{') {
-                Some(n) => (true, n),
-                None => (false, after),
-            };
-            let nb = name_start.as_bytes();
-            let ok_start = nb
-                .first()
-                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_');
-            let mut n = 0;
-            if ok_start {
-                while n < nb.len() && (nb[n].is_ascii_alphanumeric() || nb[n] == b'_') {
-                    n += 1;
-                }
-            }
-            let name = &name_start[..n];
-            let end_ok = if braced {
-                nb.get(n) == Some(&b'}')
-            } else {
-                matches!(
-                    nb.get(n),
-                    None | Some(b' ') | Some(b'\t') | Some(b',') | Some(b')')
-                )
-            };
-            let consumed = if braced { n + 2 } else { n };
-            let at_end = after.len() == consumed;
-            match self.defs.get(name).filter(|_| ok_start && end_ok) {
-                Some(def) if !def.multiline || at_end => {
-                    found = true;
-                    let mut lines = def.value.split('\n');
-                    out.push_str(lines.next().unwrap_or(""));
-                    extra.extend(lines.map(str::to_string));
-                    rest = &after[consumed..];
-                    if out.len() > MAX_LINE {
-                        return None;
-                    }
-                }
-                _ => {
-                    out.push('$');
-                    rest = after;
-                }
-            }
-        }
-        out.push_str(rest);
-        found.then_some((out, extra))
     }
 
     /// `include`/`includer`/... FILE-GLOB: pushes the matched files; true if it was one.

@@ -58,6 +58,22 @@ const WORDS: &[&str] = &[
     "vrrp_sync_group",
     "global_defs",
     "persistence_timeout",
+    "~LST",
+    "~SEQx",
+    "(",
+    ")",
+    ",",
+    "~SEQ(i,1,3)",
+    "~SEQ(i, 5, -2, 0)",
+    "~SEQx(i, 0x0, 0xa)",
+    "~SEQ(i,",
+    "~LST({a,b},{1,2},3)",
+    "~LST(a, x, {y})",
+    "~LST({a",
+    "$i",
+    "${a}",
+    "~SEQ(i,$X)",
+    "$L=~SEQ(i,1,2) $L",
 ];
 
 proptest! {

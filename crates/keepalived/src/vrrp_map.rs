@@ -33,22 +33,6 @@ fn vip(v: &ka::VirtualIp) -> vr::VirtualIp {
     }
 }
 
-fn track_interface(t: &ka::TrackInterface) -> vr::TrackInterface {
-    vr::TrackInterface {
-        name: t.name.clone(),
-        weight: t.weight,
-        reverse: t.reverse,
-    }
-}
-
-fn track_script(t: &ka::TrackScript) -> vr::TrackScript {
-    vr::TrackScript {
-        name: t.name.clone(),
-        weight: t.weight,
-        reverse: t.reverse,
-    }
-}
-
 /// Things the VRRP crate does not do that the configuration asks for (logged as warnings).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Unsupported(pub Vec<String>);
@@ -64,10 +48,8 @@ fn instance(
         .or_else(|| g.default_interface.clone())
         .unwrap_or_default();
     let mut c = vr::InstanceConfig::new(&i.name, &interface, i.virtual_router_id);
-    c.state = match i.state {
-        ka::VrrpState::Master => vr::InitialState::Master,
-        ka::VrrpState::Backup => vr::InitialState::Backup,
-    };
+    // The state, tracked interfaces and scripts and unicast peers are the same types.
+    c.state = i.state;
     c.priority = i.priority;
     c.advert_int = i.advert_int;
     c.version = if i.version == 3 {
@@ -88,18 +70,10 @@ fn instance(
     };
     c.virtual_ipaddresses = i.virtual_ipaddresses.iter().map(vip).collect();
     c.virtual_ipaddresses_excluded = i.virtual_ipaddresses_excluded.iter().map(vip).collect();
-    c.track_interfaces = i.track_interfaces.iter().map(track_interface).collect();
-    c.track_scripts = i.track_scripts.iter().map(track_script).collect();
+    c.track_interfaces = i.track_interfaces.clone();
+    c.track_scripts = i.track_scripts.clone();
     c.unicast_src_ip = i.unicast_src_ip;
-    c.unicast_peers = i
-        .unicast_peers
-        .iter()
-        .map(|p| vr::UnicastPeer {
-            addr: p.addr,
-            min_ttl: p.min_ttl,
-            max_ttl: p.max_ttl,
-        })
-        .collect();
+    c.unicast_peers = i.unicast_peers.clone();
     c.mcast_src_ip = i.mcast_src_ip;
     c.nopreempt = i.nopreempt;
     c.preempt_delay = i.preempt_delay;
@@ -163,8 +137,8 @@ pub fn config(cfg: &ka::Config) -> (vr::Config, Unsupported) {
             name: g.name.clone(),
             members: g.members.clone(),
             notify: notify(&g.notify),
-            track_interfaces: g.track_interfaces.iter().map(track_interface).collect(),
-            track_scripts: g.track_scripts.iter().map(track_script).collect(),
+            track_interfaces: g.track_interfaces.clone(),
+            track_scripts: g.track_scripts.clone(),
         })
         .collect();
     (

@@ -64,9 +64,9 @@ fn seed_scenario_two_directors() {
     let mut ka1 = start_ours(&d1, &c1, &dir1.sock, dir, "ka1", &[]);
     let _ka2 = start_ours(&d2, &c2, &dir2.sock, dir, "ka2", &[]);
 
-    wait_until(LONG, "VIP on the master", || has_addr(&d1, &vip));
+    wait_until("VIP on the master", LONG, || has_addr(&d1, &vip));
     for d in [&dir1, &dir2] {
-        wait_until(LONG, "both real servers programmed", || {
+        wait_until("both real servers programmed", LONG, || {
             let l = rvsadm_list(&d.sock);
             l.contains(&format!("{rs1}:80")) && l.contains(&format!("{rs2}:80"))
         });
@@ -74,14 +74,14 @@ fn seed_scenario_two_directors() {
     assert!(!has_addr(&d2, &vip), "the backup holds no VIP");
     let clients = Clients::start(&lab.ns("client"), &vip, Duration::from_secs(240));
     let t = Instant::now();
-    wait_until(LONG, "clients served by both", || {
+    wait_until("clients served by both", LONG, || {
         let s = served_by(&clients.since(t));
         s.iter().any(|n| n == "rs1") && s.iter().any(|n| n == "rs2")
     });
 
     // 1. The HTTP server on rs1 stops: rs1 leaves the table, clients see only rs2.
     lab.stop_server("rs1");
-    let removal = wait_until(LONG, "rs1 removed", || {
+    let removal = wait_until("rs1 removed", LONG, || {
         !rvsadm_list(&dir1.sock).contains(&format!("{rs1}:80"))
     });
     let after = clients.next(Instant::now(), 20, LONG);
@@ -92,11 +92,11 @@ fn seed_scenario_two_directors() {
 
     // 2. It starts again: rs1 comes back.
     lab.start_server("rs1");
-    let back = wait_until(LONG, "rs1 back", || {
+    let back = wait_until("rs1 back", LONG, || {
         rvsadm_list(&dir1.sock).contains(&format!("{rs1}:80"))
     });
     let t = Instant::now();
-    wait_until(LONG, "clients served by rs1 again", || {
+    wait_until("clients served by rs1 again", LONG, || {
         served_by(&clients.since(t)).iter().any(|n| n == "rs1")
     });
 
@@ -104,22 +104,22 @@ fn seed_scenario_two_directors() {
     ka1.signal(Signal::SIGKILL);
     let killed = Instant::now();
     let _ = ka1.wait_exit(Duration::from_secs(5));
-    let takeover = wait_until(LONG, "VIP on the backup", || has_addr(&d2, &vip));
+    let takeover = wait_until("VIP on the backup", LONG, || has_addr(&d2, &vip));
     assert!(
         rvsadm_list(&dir1.sock).contains(&format!("{rs2}:80")),
         "rvsd on the dead daemon's director keeps its table"
     );
-    wait_until(LONG, "clients served after takeover", || {
+    wait_until("clients served after takeover", LONG, || {
         clients.since(killed + takeover).iter().any(|a| a.is_ok())
     });
 
     // Planned stop: the master comes back (preempts), then stops with priority 0.
     let mut ka1 = start_ours(&d1, &c1, &dir1.sock, dir, "ka1b", &[]);
-    wait_until(LONG, "back to master", || {
+    wait_until("back to master", LONG, || {
         ka1.log_text().contains("Entering MASTER STATE") && !has_addr(&d2, &vip)
     });
     ka1.signal(Signal::SIGTERM);
-    let handover = wait_until(LONG, "VIP handed over", || has_addr(&d2, &vip));
+    let handover = wait_until("VIP handed over", LONG, || has_addr(&d2, &vip));
     assert_eq!(ka1.wait_exit(LONG), Some(0), "clean stop");
     assert!(!has_addr(&d1, &vip), "a stopped master releases its VIP");
     assert!(
@@ -128,7 +128,7 @@ fn seed_scenario_two_directors() {
         ka1.log_text()
     );
     let t = Instant::now();
-    wait_until(LONG, "clients served after handover", || {
+    wait_until("clients served after handover", LONG, || {
         clients.since(t).iter().any(|a| a.is_ok())
     });
     drop(clients);
@@ -178,24 +178,24 @@ fn with_debian_keepalived_as_the_other_director() {
     let mut ka1 = start_ours(&d1, &c1, &dir1.sock, dir, "ka1", &[]);
     let _checks2 = start_ours(&d2, &lvs2, &dir2.sock, dir, "checks2", &["-C"]);
     let mut deb2 = Debian::start(&d2, &k2, dir, "deb2");
-    wait_until(LONG, "VIP on our master", || has_addr(&d1, &vip));
-    wait_until(LONG, "director2 programmed by -C", || {
+    wait_until("VIP on our master", LONG, || has_addr(&d1, &vip));
+    wait_until("director2 programmed by -C", LONG, || {
         rvsadm_list(&dir2.sock).contains(&format!("{rs2}:80"))
     });
-    wait_until(LONG, "Debian keepalived is backup", || {
+    wait_until("Debian keepalived is backup", LONG, || {
         deb2.proc.log_text().contains("Entering BACKUP STATE")
     });
     let clients = Clients::start(&lab.ns("client"), &vip, Duration::from_secs(180));
     let t = Instant::now();
-    wait_until(LONG, "clients served", || {
+    wait_until("clients served", LONG, || {
         clients.since(t).iter().any(|a| a.is_ok())
     });
 
     ka1.signal(Signal::SIGKILL);
     let killed = Instant::now();
     let _ = ka1.wait_exit(Duration::from_secs(5));
-    let to_debian = wait_until(LONG, "VIP on Debian's director", || has_addr(&d2, &vip));
-    wait_until(LONG, "clients served through Debian's director", || {
+    let to_debian = wait_until("VIP on Debian's director", LONG, || has_addr(&d2, &vip));
+    wait_until("clients served through Debian's director", LONG, || {
         clients.since(killed + to_debian).iter().any(|a| a.is_ok())
     });
 
@@ -218,16 +218,16 @@ fn with_debian_keepalived_as_the_other_director() {
     );
     let ours2 = start_ours(&d2, &c2, &dir2.sock, dir, "ka2", &["-P"]);
     let mut deb1 = Debian::start(&d1, &k1, dir, "deb1");
-    wait_until(LONG, "Debian keepalived master", || {
+    wait_until("Debian keepalived master", LONG, || {
         has_addr(&d1, &vip) && deb1.proc.log_text().contains("Entering MASTER STATE")
     });
-    wait_until(LONG, "ours is backup", || {
+    wait_until("ours is backup", LONG, || {
         ours2.log_text().contains("Entering BACKUP STATE") && !has_addr(&d2, &vip)
     });
     deb1.crash();
-    let to_ours = wait_until(LONG, "VIP on our director", || has_addr(&d2, &vip));
+    let to_ours = wait_until("VIP on our director", LONG, || has_addr(&d2, &vip));
     let t = Instant::now();
-    wait_until(LONG, "clients served through our director", || {
+    wait_until("clients served through our director", LONG, || {
         clients.since(t).iter().any(|a| a.is_ok())
     });
     drop(clients);
@@ -255,8 +255,8 @@ fn five_reloads_under_wrk_without_errors() {
         |w: u32| conf("MASTER", 100, &vip, [&rs1, &rs2], false) + &lvs_conf(&vip, [&rs1, &rs2], w);
     let c1 = write_conf(dir, "d1.conf", &text(1));
     let ka1 = start_ours(&d1, &c1, &dir1.sock, dir, "ka1", &[]);
-    wait_until(LONG, "VIP", || has_addr(&d1, &vip));
-    wait_until(LONG, "programmed", || {
+    wait_until("VIP", LONG, || has_addr(&d1, &vip));
+    wait_until("programmed", LONG, || {
         rvsadm_list(&dir1.sock).contains(&format!("{rs2}:80"))
     });
     let mut wrk = std::process::Command::new("ip");
@@ -310,13 +310,13 @@ fn five_reloads_under_wrk_without_errors() {
     rvsd.signal(Signal::SIGKILL);
     let _ = rvsd.wait_exit(LONG);
     let _rvsd = start_rvsd(&d1, &sock, &dir.join("director-rvsd2.log"));
-    wait_until(LONG, "re-programmed after an rvsd restart", || {
+    wait_until("re-programmed after an rvsd restart", LONG, || {
         let l = rvsadm_list(&sock);
         l.contains(&format!("{rs1}:80")) && l.contains(&format!("{rs2}:80"))
     });
     let t = Instant::now();
     let clients = Clients::start(&lab.ns("client"), &vip, Duration::from_secs(60));
-    wait_until(LONG, "served through the new rvsd", || {
+    wait_until("served through the new rvsd", LONG, || {
         clients.since(t).iter().any(|a| a.is_ok())
     });
 }
@@ -342,7 +342,7 @@ fn a_reload_restarts_only_the_changed_vrrp_instance() {
     };
     let c1 = write_conf(dir, "d1.conf", &text(100));
     let ka = start_ours(&d1, &c1, &dir.join("none.sock"), dir, "ka", &[]);
-    wait_until(LONG, "both VIPs", || {
+    wait_until("both VIPs", LONG, || {
         has_addr(&d1, &vip) && has_addr(&d1, vip2)
     });
     fs::write(&c1, text(120)).expect("conf");
@@ -355,7 +355,7 @@ fn a_reload_restarts_only_the_changed_vrrp_instance() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    wait_until(LONG, "VI_2 master again", || has_addr(&d1, vip2));
+    wait_until("VI_2 master again", LONG, || has_addr(&d1, vip2));
     let log = ka.log_text();
     assert_eq!(
         log.matches("(VI_1) Entering MASTER STATE").count(),

@@ -229,6 +229,9 @@ fn realserver_dr_sets_and_undoes_vip_and_arp() {
     let lab = Lab::up("nat", &unique_name("rsdr"), &[]);
     let ns = lab.info.namespaces.rs2.clone();
     let vip = "203.0.113.77";
+    // The host's own choice before the set-up comes back with --undo.
+    ns_exec(&ns, &["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=2"]);
+    ns_exec(&ns, &["sysctl", "-qw", "net.ipv4.conf.all.arp_announce=1"]);
     let out = ns_exec(&ns, &[RVS, "realserver", "dr", "--vip", vip]);
     assert!(
         out.status.success(),
@@ -249,5 +252,7 @@ fn realserver_dr_sets_and_undoes_vip_and_arp() {
     let lo =
         String::from_utf8_lossy(&ns_exec(&ns, &["ip", "addr", "show", "lo"]).stdout).into_owned();
     assert!(!lo.contains(vip), "{lo}");
-    assert_eq!(sysctl(&ns, "net.ipv4.conf.all.arp_ignore"), "0");
+    assert_eq!(sysctl(&ns, "net.ipv4.conf.all.arp_ignore"), "2");
+    assert_eq!(sysctl(&ns, "net.ipv4.conf.all.arp_announce"), "1");
+    assert_eq!(sysctl(&ns, "net.ipv4.conf.lo.arp_ignore"), "0");
 }

@@ -74,6 +74,7 @@ fn worker(t: &WorkerStats) -> WorkerCounters {
         processor_drops: t.processor_drops,
         tx_ring_full: t.tx_ring_full,
         no_neighbour: t.no_neighbour,
+        neighbour_held: t.neighbour_held,
         no_route: t.no_route,
         not_managed: t.not_managed,
         invalid_frame: t.invalid_frame,

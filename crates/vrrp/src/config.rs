@@ -1,12 +1,17 @@
 //! The plain configuration the engine and the driver are built from.
 //!
 //! Field names mirror `rvs-kaconf`'s typed keepalived.conf model (`vrrp_instance`,
-//! `vrrp_script`, `vrrp_sync_group`) so the daemon maps one onto the other field by field;
-//! this crate does not depend on the parser. [`Config::validate`] applies keepalived's own
-//! corrections (with a warning each) and rejects what keepalived rejects.
+//! `vrrp_script`, `vrrp_sync_group`) so the daemon maps one onto the other field by field.
+//! The leaf types that are the same in both (the initial state, tracked interfaces and
+//! scripts, unicast peers) are the model's own, from `rvs-kaconf` (which depends on nothing);
+//! the rest differs on purpose: the model keeps what was written and where, this is the
+//! validated form the engine runs. [`Config::validate`] applies keepalived's own corrections
+//! (with a warning each) and rejects what keepalived rejects.
 
 use std::net::IpAddr;
 use std::time::Duration;
+
+pub use rvs_kaconf::{TrackInterface, TrackScript, UnicastPeer, VrrpState as InitialState};
 
 use crate::error::ConfigError;
 use crate::packet::{AUTH_LEN, MAX_V3_INTERVAL_CS, PRIORITY_OWNER, Version};
@@ -20,15 +25,6 @@ pub struct Config {
     pub scripts: Vec<ScriptConfig>,
     /// `vrrp_sync_group` blocks.
     pub sync_groups: Vec<SyncGroupConfig>,
-}
-
-/// The state an instance wants at start-up (`state MASTER|BACKUP`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InitialState {
-    /// `state MASTER`: only an address owner (priority 255) becomes master at once.
-    Master,
-    /// `state BACKUP`.
-    Backup,
 }
 
 /// A command line to run (notify or check script).
@@ -86,39 +82,6 @@ impl VirtualIp {
             label: None,
         }
     }
-}
-
-/// One `track_interface` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackInterface {
-    /// Interface name.
-    pub name: String,
-    /// Weight: 0 = FAULT while down; > 0 added while up; < 0 added while down.
-    pub weight: i32,
-    /// `reverse`: the weight counts the other way round.
-    pub reverse: bool,
-}
-
-/// One `track_script` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackScript {
-    /// Name of the `vrrp_script`.
-    pub name: String,
-    /// Weight override (None: the script's own weight).
-    pub weight: Option<i32>,
-    /// `reverse`.
-    pub reverse: bool,
-}
-
-/// One `unicast_peer` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnicastPeer {
-    /// Peer address.
-    pub addr: IpAddr,
-    /// `min_ttl N`: adverts from this peer below it are dropped.
-    pub min_ttl: Option<u8>,
-    /// `max_ttl N`: adverts from this peer above it are dropped.
-    pub max_ttl: Option<u8>,
 }
 
 /// `vrrp_instance NAME { … }`.

@@ -72,7 +72,7 @@ fn scenario(v: &Variant) -> Vec<(String, Duration)> {
     // 2. Ours crashes: keepalived takes over.
     let start = Instant::now();
     d.abort();
-    lab.clear(&lab.a.clone(), &lab.if_a.clone(), v.vip_len);
+    lab.clear(lab.a.name(), &lab.if_a, v.vip_len);
     settle(&lab, v, false, "keepalived takes over after our crash");
     times.push((
         "keepalived takeover after crash of master".to_string(),
@@ -105,7 +105,7 @@ fn scenario(v: &Variant) -> Vec<(String, Duration)> {
     lab.stop_keepalived(false);
 
     // 4. keepalived at 150 preempts ours; then a planned stop hands back to ours.
-    lab.clear(&lab.b.clone(), &lab.if_b.clone(), v.vip_len);
+    lab.clear(lab.b.name(), &lab.if_b, v.vip_len);
     lab.start_keepalived(&keepalived_instance(v, 150));
     settle(&lab, v, false, "keepalived preempts ours");
     let start = Instant::now();
@@ -223,11 +223,11 @@ fn takeover_times() {
         std::thread::sleep(Duration::from_millis(1500));
         let start = Instant::now();
         d.abort();
-        lab.clear(&lab.a.clone(), &lab.if_a.clone(), v.vip_len);
+        lab.clear(lab.a.name(), &lab.if_a, v.vip_len);
         settle(&lab, &v, false, "keepalived takes over");
         ka.push(start.elapsed().as_secs_f64());
         lab.stop_keepalived(false);
-        lab.clear(&lab.b.clone(), &lab.if_b.clone(), v.vip_len);
+        lab.clear(lab.b.name(), &lab.if_b, v.vip_len);
         // Ours (100) takes over from keepalived (150).
         let d = ours(&lab, &v, 100);
         lab.start_keepalived(&keepalived_instance(&v, 150));
@@ -240,7 +240,7 @@ fn takeover_times() {
         }
         rvs.push(start.elapsed().as_secs_f64());
         lab.stop_keepalived(false);
-        lab.clear(&lab.b.clone(), &lab.if_b.clone(), v.vip_len);
+        lab.clear(lab.b.name(), &lab.if_b, v.vip_len);
         d.shutdown();
     }
     let stats = |v: &[f64]| {

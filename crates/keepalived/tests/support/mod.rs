@@ -7,34 +7,22 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use nix::sched::{CloneFlags, setns};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
 
+// Not every test binary uses each of these.
+#[allow(unused_imports)]
+pub use rvs_testkit::{ns_exec, root_or_skip, spawn_in_netns, wait_until};
+
 /// rvs-keepalived under test.
 pub const KEEPALIVED: &str = env!("CARGO_BIN_EXE_rvs-keepalived");
-
-/// Whether root tests may run here; panics when they must run (CI) but cannot.
-pub fn root_or_skip(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    let required = std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var("RVS_REQUIRE_ROOT_TESTS").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "{test}: needs root (CI=true or RVS_REQUIRE_ROOT_TESTS=1)"
-    );
-    eprintln!("skipping {test}: needs root");
-    false
-}
 
 /// Another binary of the workspace, built next to ours by `cargo build --bins` (or in
 /// `$RVS_BIN_DIR`, e.g. for the release-built bench with debug-built peers).
@@ -51,14 +39,9 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
-/// A name unique to this process and call.
+/// A name unique to this process and call: `k<pid><tag><n>`.
 pub fn unique_name(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "k{}{tag}{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    rvs_testkit::unique_name("k", tag)
 }
 
 /// A lab removed with `rvs lab down --kill-all` when dropped, also on panic.
@@ -133,7 +116,7 @@ impl Lab {
             .parse()
             .expect("pid");
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        wait_until(Duration::from_secs(5), "server gone", || {
+        wait_until("server gone", Duration::from_secs(5), || {
             !Path::new(&format!("/proc/{pid}")).exists()
                 || fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z"))
         });
@@ -158,7 +141,7 @@ impl Lab {
             .status()
             .expect("start rvs serve");
         assert!(status.success(), "setsid rvs serve: {status}");
-        wait_until(Duration::from_secs(10), "server pid file", || {
+        wait_until("server pid file", Duration::from_secs(10), || {
             pid_file.exists()
         });
     }
@@ -170,15 +153,6 @@ impl Drop for Lab {
             .args(["lab", "down", "--name", &self.name, "--kill-all"])
             .output();
     }
-}
-
-/// `ip netns exec NS ARGS...`.
-pub fn ns_exec(ns: &str, args: &[&str]) -> Output {
-    Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(args)
-        .output()
-        .expect("ip netns exec")
 }
 
 /// A process killed (by PID) when dropped.
@@ -253,7 +227,7 @@ pub fn start_rvsd(ns: &str, sock: &Path, log: &Path) -> Proc {
         .args(["-i", "eth0", "--socket"])
         .arg(sock);
     let p = Proc::spawn(c, log);
-    wait_until(Duration::from_secs(20), "rvsd socket", || sock.exists());
+    wait_until("rvsd socket", Duration::from_secs(20), || sock.exists());
     p
 }
 
@@ -343,21 +317,6 @@ impl Drop for Debian {
     }
 }
 
-/// Polls `f` every 50 ms until it holds; panics after `limit`. Returns the time it took.
-pub fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    loop {
-        if f() {
-            return start.elapsed();
-        }
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Whether `ns` holds `addr` on eth0.
 pub fn has_addr(ns: &str, addr: &str) -> bool {
     let out = Command::new("ip")
@@ -375,19 +334,6 @@ pub fn rvsadm_list(sock: &Path) -> String {
         .output()
         .expect("rvsadm");
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs `f` on a thread inside namespace `ns`.
-pub fn in_netns<T: Send + 'static>(
-    ns: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = fs::File::open(&path).expect("open netns");
-        setns(&file, CloneFlags::CLONE_NEWNET).expect("setns");
-        f()
-    })
 }
 
 /// One request's outcome: the real server's name, or why it failed.
@@ -422,7 +368,7 @@ impl Clients {
         let answers = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (a, s) = (answers.clone(), stop.clone());
-        let thread = in_netns(ns, move || {
+        let thread = spawn_in_netns(ns, move || {
             let start = Instant::now();
             let mut n = 0;
             while !s.load(Ordering::Relaxed) && start.elapsed() < limit && n < 200_000 {
@@ -456,7 +402,7 @@ impl Clients {
 
     /// Waits until `n` answers arrived after `since`, then returns them.
     pub fn next(&self, since: Instant, n: usize, limit: Duration) -> Vec<Answer> {
-        wait_until(limit, "client answers", || self.since(since).len() >= n);
+        wait_until("client answers", limit, || self.since(since).len() >= n);
         self.since(since).into_iter().take(n).collect()
     }
 }

@@ -68,6 +68,11 @@ pub fn down(name: &str, kill_all: bool) -> Result<DownReport> {
             }
             Err(e) => failures.push(e.to_string()),
         }
+        if matches!(role, Role::Rs1 | Role::Rs2)
+            && let Err(e) = crate::realserver::forget_saved_arp_in(&netns)
+        {
+            failures.push(e.to_string());
+        }
         match exec::run("ip", &["netns", "del", &netns]) {
             Ok(_) => report.namespaces.push(netns),
             Err(e) => failures.push(e.to_string()),

@@ -15,7 +15,7 @@ pub fn setup(vips: &[IpAddr]) -> Result<()> {
     Ok(())
 }
 
-/// Removes `vips` from lo; restores the ARP defaults once no VIP is left.
+/// Removes `vips` from lo; once no VIP is left, gives back the ARP sysctls the host had.
 pub fn undo(vips: &[IpAddr]) -> Result<()> {
     for &vip in vips {
         remove_vip("lo", vip)?;

@@ -62,18 +62,101 @@ pub fn addresses(dev: &str) -> Result<Vec<IpAddr>> {
     Ok(found)
 }
 
+fn sysctl_path(key: &str) -> String {
+    format!("/proc/sys/{}", key.replace('.', "/"))
+}
+
 fn write_sysctl(key: &str, value: u8) -> Result<()> {
-    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    let path = sysctl_path(key);
     fs::write(&path, format!("{value}\n")).map_err(|e| Error::io(format!("writing {path}"), e))
 }
 
+fn read_sysctl(key: &str) -> Result<u8> {
+    let path = sysctl_path(key);
+    let text = fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+    text.trim()
+        .parse()
+        .map_err(|_| Error::Invalid(format!("{path}: unexpected value {:?}", text.trim())))
+}
+
+/// The ARP sysctls the DR/TUN set-up changes, with the values that hide the VIPs:
 /// arp_ignore=1 (answer ARP only for addresses of the receiving interface) and
-/// arp_announce=2 (use the best local source in ARP requests) on `all` and `lo`, or back to 0.
+/// arp_announce=2 (use the best local source in ARP requests), on `all` and `lo`.
+const ARP_HIDING: [(&str, u8); 4] = [
+    ("net.ipv4.conf.all.arp_ignore", 1),
+    ("net.ipv4.conf.all.arp_announce", 2),
+    ("net.ipv4.conf.lo.arp_ignore", 1),
+    ("net.ipv4.conf.lo.arp_announce", 2),
+];
+
+/// Where the values the host had before the set-up are kept (per network namespace, on
+/// /run so a reboot, which resets the sysctls too, forgets them).
+/// The namespace's inode names the file; an inode number can be reused once a namespace
+/// is gone, so whoever deletes a namespace that had a set-up forgets it first
+/// ([`forget_saved_arp_in`]; `--undo` does too).
+fn saved_arp_path() -> Result<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let ns = fs::metadata("/proc/thread-self/ns/net")
+        .map_err(|e| Error::io("reading /proc/thread-self/ns/net".to_string(), e))?
+        .ino();
+    Ok(format!("/run/rvs/realserver-arp-{ns}"))
+}
+
+/// Forgets the recorded ARP sysctls of namespace `netns` (the lab calls it before deleting
+/// a real server's namespace, whose sysctls go with it).
+pub fn forget_saved_arp_in(netns: &str) -> Result<()> {
+    let path = format!("/run/netns/{netns}");
+    let file = fs::File::open(&path).map_err(|e| Error::io(format!("opening {path}"), e))?;
+    std::thread::spawn(move || -> Result<()> {
+        // Only this thread moves into the namespace.
+        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| Error::Invalid(format!("entering {path}: {e}")))?;
+        let saved = saved_arp_path()?;
+        match fs::remove_file(&saved) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io(format!("removing {saved}"), e))
+            }
+            _ => Ok(()),
+        }
+    })
+    .join()
+    .map_err(|_| Error::Invalid("the namespace thread panicked".into()))?
+}
+
+/// Hides the VIPs from ARP (see [`ARP_HIDING`]), or gives the host back the values it had
+/// before the first set-up (the kernel's 0 if they were not recorded).
 pub fn hide_vips_from_arp(hide: bool) -> Result<()> {
-    let (ignore, announce) = if hide { (1, 2) } else { (0, 0) };
-    for dev in ["all", "lo"] {
-        write_sysctl(&format!("net.ipv4.conf.{dev}.arp_ignore"), ignore)?;
-        write_sysctl(&format!("net.ipv4.conf.{dev}.arp_announce"), announce)?;
+    let saved = saved_arp_path()?;
+    if hide {
+        if fs::metadata(&saved).is_err() {
+            let mut before = String::new();
+            for (key, _) in ARP_HIDING {
+                before.push_str(&format!("{key}={}\n", read_sysctl(key)?));
+            }
+            let dir = std::path::Path::new(&saved)
+                .parent()
+                .unwrap_or(std::path::Path::new("/"));
+            fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            fs::write(&saved, before).map_err(|e| Error::io(format!("writing {saved}"), e))?;
+        }
+        for (key, value) in ARP_HIDING {
+            write_sysctl(key, value)?;
+        }
+        return Ok(());
+    }
+    let before = fs::read_to_string(&saved).unwrap_or_default();
+    for (key, _) in ARP_HIDING {
+        let value = before
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        write_sysctl(key, value)?;
+    }
+    if fs::metadata(&saved).is_ok() {
+        fs::remove_file(&saved).map_err(|e| Error::io(format!("removing {saved}"), e))?;
     }
     Ok(())
 }

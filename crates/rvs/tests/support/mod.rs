@@ -6,38 +6,19 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use nix::sched::{CloneFlags, setns};
 use rvs::lab::LabInfo;
+// Not every test binary uses each of these.
+#[allow(unused_imports)]
+pub use rvs_testkit::{in_netns, ns_exec, root_or_skip};
 
 /// The binary under test.
 pub const RVS: &str = env!("CARGO_BIN_EXE_rvs");
 
-/// Whether root tests may run here; panics when they must run (CI) but cannot.
-pub fn root_or_skip(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    let required = std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var("RVS_REQUIRE_ROOT_TESTS").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "{test}: needs root (CI=true or RVS_REQUIRE_ROOT_TESTS=1)"
-    );
-    eprintln!("skipping {test}: needs root");
-    false
-}
-
 /// A lab name unique to this test process and call: `t<pid><tag><n>`.
 pub fn unique_name(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "t{}{tag}{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    rvs_testkit::unique_name("t", tag)
 }
 
 /// Runs `rvs ARGS`.
@@ -113,27 +94,6 @@ pub fn alive(pid: i32) -> bool {
             .and_then(|(_, r)| r.split_whitespace().next())
             .is_some_and(|st| st != "Z" && st != "X")
     })
-}
-
-/// Runs `f` on a fresh thread that has entered namespace `ns` (the rest of the process stays).
-pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = fs::File::open(&path).expect("open netns");
-        setns(&file, CloneFlags::CLONE_NEWNET).expect("setns");
-        f()
-    })
-    .join()
-    .expect("netns thread")
-}
-
-/// `ip netns exec NS ARGS...`.
-pub fn ns_exec(ns: &str, args: &[&str]) -> Output {
-    Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(args)
-        .output()
-        .expect("run ip netns exec")
 }
 
 /// `GET path` with `Connection: close` from namespace `ns`: (header block, body).

@@ -6,13 +6,13 @@
 //! The binary is the `rvsd` next to the test executable (`target/<profile>/rvsd`), so build
 //! it first: `cargo build --bins` (scripts/test.sh does).
 
-use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use rvs_testkit::{NetNs, bin, ns_cmd};
 use tempfile::TempDir;
 
 use super::Harness;
@@ -24,62 +24,16 @@ const STOP: Duration = Duration::from_secs(15);
 /// The pause between two looks at a child or a socket.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Whether this process runs as root (effective uid 0), from `/proc/self/status`.
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|ids| ids.split_whitespace().nth(1).map(|e| e == "0"))
-        })
-        .unwrap_or(false)
-}
-
-/// True when the test may run; prints why it is skipped otherwise. Panics when root tests
-/// are required (CI=true or RVS_REQUIRE_ROOT_TESTS=1) but this is not root.
-pub fn root_or_skip(test: &str) -> bool {
-    if is_root() {
-        return true;
-    }
-    let required = std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var("RVS_REQUIRE_ROOT_TESTS").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "{test}: needs root (CI=true or RVS_REQUIRE_ROOT_TESTS=1 make it required)"
-    );
-    eprintln!("skipping {test}: needs root to create a network namespace for rvsd");
-    false
-}
-
-/// The directory of the binaries under test: the profile directory of the test executable
-/// (`target/debug/deps/live_rvsd-…` → `target/debug`).
-pub fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable's path");
-    let dir = exe.parent().expect("the test executable's directory");
-    match dir.file_name() {
-        Some(n) if n == OsStr::new("deps") => dir.parent().unwrap_or(dir).to_path_buf(),
-        _ => dir.to_path_buf(),
-    }
-}
-
-/// Run a command to completion; panics with its output unless it succeeds.
-pub fn run_ok(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}): {}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+// Not every test binary uses each of these.
+#[allow(unused_imports)]
+pub use rvs_testkit::root_or_skip;
 
 /// rvsd running in its own namespace; stopped and cleaned up on drop.
 pub struct LiveRvsd {
-    netns: String,
     rvsd: Option<Child>,
-    // Last: removed after rvsd has stopped.
+    // After `rvsd` (fields drop in order, after `drop` has stopped rvsd): the namespace, then
+    // the directory.
+    netns: NetNs,
     dir: TempDir,
 }
 
@@ -88,38 +42,24 @@ impl LiveRvsd {
     /// .254/24, TX checksum offload off), start rvsd on the first end and wait until its
     /// socket answers.
     pub fn start(tag: &str) -> Self {
-        let rvsd_bin = bin_dir().join("rvsd");
-        assert!(
-            rvsd_bin.is_file(),
-            "{} is missing: run `cargo build --bins` first",
-            rvsd_bin.display()
-        );
-        let netns = format!("rvsadm-{}-{tag}", std::process::id());
-        // A namespace left by a killed run of a process with the same pid.
-        let _ = Command::new("ip").args(["netns", "del", &netns]).output();
-        run_ok(Command::new("ip").args(["netns", "add", &netns]));
+        let rvsd_bin = bin("rvsd");
         // From here on, dropping `live` deletes the namespace.
         let mut live = LiveRvsd {
-            netns,
+            netns: NetNs::unique("rvsadm", tag),
             rvsd: None,
             dir: tempfile::Builder::new()
                 .prefix("rvsadm-live-")
                 .tempdir()
                 .expect("a temporary directory"),
         };
-        live.ns_sh(
-            "ip link set lo up
-             ip link add rvl0 type veth peer name rvl1
-             for i in rvl0 rvl1; do ethtool -K $i tx off >/dev/null; done
+        live.netns.veth_pair("rvl0", "rvl1");
+        live.netns.exec(
+            "set -e
              ip addr add 198.51.100.254/24 dev rvl0
-             ip addr add 198.51.100.253/24 dev rvl1
-             ip link set rvl0 up
-             ip link set rvl1 up",
+             ip addr add 198.51.100.253/24 dev rvl1",
         );
         let log = fs::File::create(live.log_path()).expect("create rvsd.log");
-        let child = Command::new("ip")
-            .args(["netns", "exec", &live.netns])
-            .arg(&rvsd_bin)
+        let child = ns_cmd(live.netns.name(), &rvsd_bin)
             .args(["--interface", "rvl0", "--socket"])
             .arg(live.socket())
             .args(["--log-level", "info"])
@@ -179,15 +119,6 @@ impl LiveRvsd {
         self.dir.path().join("rvsd.log")
     }
 
-    /// Run a shell script (`sh -e`) inside the namespace.
-    fn ns_sh(&self, script: &str) {
-        run_ok(
-            Command::new("ip")
-                .args(["netns", "exec", &self.netns, "sh", "-ec"])
-                .arg(script),
-        );
-    }
-
     fn wait_until_answering(&mut self) {
         let deadline = Instant::now() + START;
         loop {
@@ -240,9 +171,7 @@ impl Drop for LiveRvsd {
             let tail: Vec<&str> = tail.into_iter().rev().collect();
             eprintln!("--- end of rvsd's log ---\n{}", tail.join("\n"));
         }
+        // The namespace and the directory go after this, as fields.
         self.terminate();
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.netns])
-            .output();
     }
 }

@@ -88,7 +88,7 @@ const RATES: [RateField; 5] = [
 type WorkerField = (&'static str, &'static str, fn(&WorkerCounters) -> u64);
 
 /// The workers' driver and AF_XDP socket counters.
-const WORKER: [WorkerField; 17] = [
+const WORKER: [WorkerField; 18] = [
     (
         "rvs_worker_rx_packets_total",
         "Frames received from the AF_XDP sockets",
@@ -121,8 +121,13 @@ const WORKER: [WorkerField; 17] = [
     ),
     (
         "rvs_worker_no_neighbour_total",
-        "Forwarded frames dropped because the next hop's MAC was unknown",
+        "Forwarded frames dropped because the next hop's MAC stayed unknown",
         |w| w.no_neighbour,
+    ),
+    (
+        "rvs_worker_neighbour_held_total",
+        "Forwarded frames that waited for the next hop's MAC",
+        |w| w.neighbour_held,
     ),
     (
         "rvs_worker_no_route_total",

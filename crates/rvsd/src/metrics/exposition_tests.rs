@@ -97,6 +97,7 @@ fn sample_dataplane() -> DataplaneCounters {
         tx_bytes: 5880,
         processor_drops: 1,
         no_neighbour: 1,
+        neighbour_held: 3,
         xsk_rx_fill_ring_empty: 3,
         ..WorkerCounters::default()
     };
@@ -194,8 +195,8 @@ fn rendering_follows_the_text_format_rules() {
         }
     }
     // 2 services × 10 + 2 destinations × 14 + 2 drop reasons + 1 ICMP + 4 steering
-    // + 2 workers × 17 + 6 table.
-    assert_eq!(samples, 20 + 28 + 2 + 1 + 4 + 34 + 6);
+    // + 2 workers × 18 + 6 table.
+    assert_eq!(samples, 20 + 28 + 2 + 1 + 4 + 36 + 6);
 }
 
 #[test]

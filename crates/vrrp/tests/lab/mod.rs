@@ -4,7 +4,7 @@
 //! and 2001:db8::/64 only, no route out.
 
 use std::fs::File;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -12,60 +12,30 @@ use std::time::{Duration, Instant};
 use nix::sched::{CloneFlags, setns};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-
-/// Whether root tests must run (CI) rather than skip.
-pub fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var("RVS_REQUIRE_ROOT_TESTS").is_ok_and(|v| v == "1")
-}
+use rvs_testkit::{NetNs, is_root, root_required, run, sh_ok, veth};
 
 /// True when the test can run; prints why it skips otherwise; panics when it must run.
 pub fn can_run() -> bool {
-    let root = nix::unistd::geteuid().is_root();
-    let tools = ["ip", "keepalived", "ethtool"].iter().all(|t| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if root && tools {
+    let tools = ["ip", "keepalived", "ethtool"]
+        .iter()
+        .all(|t| sh_ok(&format!("command -v {t}")));
+    if is_root() && tools {
         return true;
     }
     assert!(
-        !required(),
+        !root_required(),
         "root tests required but not root or ip/keepalived/ethtool missing"
     );
     eprintln!("skipping: needs root and ip, keepalived, ethtool");
     false
 }
 
-fn run(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .expect("spawn");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn output(args: &[&str]) -> String {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .expect("spawn");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// The LAN. The creating thread is inside namespace `a` until the lab is dropped.
 pub struct Lab {
-    pub a: String,
-    pub b: String,
+    pub a: NetNs,
+    pub b: NetNs,
     pub if_a: String,
     pub if_b: String,
     pub dir: tempfile::TempDir,
@@ -83,53 +53,39 @@ impl Lab {
     pub fn new() -> Lab {
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
         let tag = format!("{}{n}", std::process::id());
-        let (a, b) = (format!("rvsvrrp{tag}a"), format!("rvsvrrp{tag}b"));
-        let (if_a, if_b) = (format!("vr{tag}a"), format!("vr{tag}b"));
         let home = File::open("/proc/thread-self/ns/net").expect("own netns");
+        // Each namespace is deleted when dropped, also when a later step panics.
         let lab = Lab {
-            a,
-            b,
-            if_a,
-            if_b,
+            a: NetNs::new(format!("rvsvrrp{tag}a")),
+            b: NetNs::new(format!("rvsvrrp{tag}b")),
+            if_a: format!("vr{tag}a"),
+            if_b: format!("vr{tag}b"),
             dir: tempfile::tempdir().unwrap(),
             home,
             keepalived: None,
         };
-        // From here on, Drop cleans up whatever was created.
         for ns in [&lab.a, &lab.b] {
-            run(&["ip", "netns", "add", ns]);
-            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-            for k in ["all", "default"] {
-                run(&[
-                    "ip",
-                    "netns",
-                    "exec",
-                    ns,
-                    "sysctl",
-                    "-qw",
-                    &format!("net.ipv6.conf.{k}.accept_dad=0"),
-                ]);
-            }
+            ns.exec(
+                "sysctl -qw net.ipv6.conf.all.accept_dad=0 && \
+                 sysctl -qw net.ipv6.conf.default.accept_dad=0",
+            );
         }
-        run(&[
-            "ip", "link", "add", &lab.if_a, "netns", &lab.a, "type", "veth", "peer", "name",
-            &lab.if_b, "netns", &lab.b,
-        ]);
+        veth(&lab.a, &lab.if_a, &lab.b, &lab.if_b);
         for (ns, dev, v4, v6) in [
             (&lab.a, &lab.if_a, "198.51.100.1/24", "2001:db8::1/64"),
             (&lab.b, &lab.if_b, "198.51.100.2/24", "2001:db8::2/64"),
         ] {
-            run(&["ip", "-n", ns, "addr", "add", v4, "dev", dev]);
-            run(&["ip", "-n", ns, "addr", "add", v6, "dev", dev, "nodad"]);
-            run(&["ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off"]);
-            run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+            ns.exec(&format!(
+                "ip addr add {v4} dev {dev} && ip addr add {v6} dev {dev} nodad"
+            ));
         }
-        let ns = File::open(format!("/run/netns/{}", lab.a)).unwrap();
+        let ns = File::open(format!("/run/netns/{}", lab.a.name())).unwrap();
         setns(&ns, CloneFlags::CLONE_NEWNET).expect("enter namespace a");
         // Wait for the link-local addresses (IPv6 adverts come from them).
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline
-            && !(lab.has(&lab.a, &lab.if_a, "fe80::") && lab.has(&lab.b, &lab.if_b, "fe80::"))
+            && !(lab.has(lab.a.name(), &lab.if_a, "fe80::")
+                && lab.has(lab.b.name(), &lab.if_b, "fe80::"))
         {
             thread::sleep(Duration::from_millis(20));
         }
@@ -138,7 +94,8 @@ impl Lab {
 
     /// Whether `dev` in `ns` has an address starting with `prefix` followed by '/'.
     pub fn has(&self, ns: &str, dev: &str, addr: &str) -> bool {
-        output(&["ip", "-n", ns, "-o", "addr", "show", "dev", dev])
+        let out = run(Command::new("ip").args(["-n", ns, "-o", "addr", "show", "dev", dev]));
+        String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
             .any(|w| {
                 w.starts_with(addr) && (addr.ends_with("::") || w[addr.len()..].starts_with('/'))
@@ -148,8 +105,8 @@ impl Lab {
     /// Which side holds `vip`: (on a, on b).
     pub fn holders(&self, vip: &str) -> (bool, bool) {
         (
-            self.has(&self.a, &self.if_a, vip),
-            self.has(&self.b, &self.if_b, vip),
+            self.has(self.a.name(), &self.if_a, vip),
+            self.has(self.b.name(), &self.if_b, vip),
         )
     }
 
@@ -189,7 +146,7 @@ impl Lab {
             .args([
                 "netns",
                 "exec",
-                &self.b,
+                self.b.name(),
                 "keepalived",
                 "-n",
                 "-l",
@@ -281,8 +238,6 @@ impl Drop for Lab {
         }
         self.stop_keepalived(false);
         let _ = setns(&self.home, CloneFlags::CLONE_NEWNET);
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
+        // The namespaces are deleted next, as fields.
     }
 }
