@@ -57,6 +57,7 @@ use crate::model::{Family, Protocol};
 use crate::stats::{DropCounters, EstimatorClock, StatsReading};
 use crate::verdict::Verdict;
 
+use fast::Shortcut;
 use state::DirState;
 
 /// IPVS sysctls that change the director's behaviour (reference §3.11); defaults as the
@@ -257,26 +258,52 @@ impl Director {
     /// On `Forward` the frame at `start..start + len` keeps the received layer-2 header
     /// (MACs for the driver to set; ethertype adjusted when a tunnel header of another
     /// family was added). Every `Drop` is counted in [`Director::drops`]; so is the packet
-    /// behind a locally generated ICMP error (`TooBig`, `NoDestination`), although a frame
-    /// then goes out.
+    /// behind a locally generated ICMP error (`TooBig`, `NoDestination`, `TtlExceeded`),
+    /// although a frame then goes out.
     pub fn process(&mut self, buf: &mut [u8], start: usize, len: usize, now: Instant) -> Verdict {
         // The common frame (untagged IPv4 TCP/UDP) goes straight in; the rest through the
         // general parser.
         let v = match packet::parse_common(buf, start, len) {
-            Some(p) => {
-                let proto = if p.proto == 6 {
-                    Protocol::Tcp
-                } else {
-                    Protocol::Udp
-                };
-                self.input(buf, &p, proto, now)
-            }
+            Some(p) => match self.shortcut_v4(buf, &p, now) {
+                Shortcut::Done(v) => v,
+                Shortcut::NoConnection => self.process_common(buf, start, len, now, true),
+                Shortcut::Declined => self.process_common(buf, start, len, now, false),
+            },
             None => self.process_any(buf, start, len, now),
         };
         if let Verdict::Drop(r) = v {
             self.drops.count(r);
         }
         v
+    }
+
+    /// [`Director::process`] of a common frame the established-flow shortcut declined (it
+    /// changed nothing; `no_connection`: it found that no connection matches either side).
+    /// The frame is parsed again: that costs the rare packets that get
+    /// here (new connections, state changes) a few instructions, and spares every other
+    /// packet keeping its parse in memory for this call.
+    #[inline(never)]
+    fn process_common(
+        &mut self,
+        buf: &mut [u8],
+        start: usize,
+        len: usize,
+        now: Instant,
+        no_connection: bool,
+    ) -> Verdict {
+        let Some(p) = packet::parse_common(buf, start, len) else {
+            return self.process_any(buf, start, len, now);
+        };
+        let proto = if p.proto == 6 {
+            Protocol::Tcp
+        } else {
+            Protocol::Udp
+        };
+        if no_connection {
+            self.input_new(buf, &p, proto, now)
+        } else {
+            self.input(buf, &p, proto, now)
+        }
     }
 
     /// [`Director::process`] of a frame the common-case parser left to the general one.
@@ -345,7 +372,7 @@ impl Director {
     }
 
     /// ICMP errors this worker generated (frag needed, packet too big, port unreachable,
-    /// relayed tunnel errors).
+    /// time exceeded, relayed tunnel errors).
     pub fn icmp_sent(&self) -> u64 {
         self.icmp_sent
     }

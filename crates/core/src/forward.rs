@@ -6,7 +6,8 @@
 //! of ICMP messages are recomputed.
 //!
 //! Order of the routing step, as `__ip_vs_get_out_rt` does it for every method: the TTL or
-//! hop limit is decremented first (a packet with TTL ≤ 1 is dropped: `TtlExceeded`), then
+//! hop limit is decremented first (a packet with TTL ≤ 1 is dropped, `TtlExceeded`, and
+//! the director answers it with an ICMP time exceeded), then
 //! the packet is checked against the path MTU (IPv4 with DF, or IPv6, too big: an ICMP
 //! "fragmentation needed" / "packet too big" goes back to the client), then the method's
 //! rewrite runs.
@@ -27,7 +28,10 @@ pub(crate) use icmp::{
     parse_error as parse_icmp_error, relay_tunnel_error, tunnel_quote,
 };
 pub(crate) use nat::{Side, rewrite as nat_rewrite, rewrite_v4 as nat_rewrite_v4};
-pub(crate) use tun::{TunParams, encapsulate as tun_encapsulate, outer_len as tun_outer_len};
+pub(crate) use tun::{
+    TunParams, encapsulate as tun_encapsulate, encapsulate_v4 as tun_encapsulate_v4,
+    outer_len as tun_outer_len,
+};
 
 /// Where and how to send packets towards one real server, as the driver learnt it from the
 /// kernel's routes.
@@ -102,4 +106,14 @@ pub(crate) enum MtuAction {
     Icmp(IcmpKind),
     /// Drop the packet (counted as `TooBig`).
     Drop,
+}
+
+impl MtuAction {
+    /// The ICMP error to send, if any.
+    pub(crate) fn icmp(self) -> Option<IcmpKind> {
+        match self {
+            MtuAction::Icmp(k) => Some(k),
+            MtuAction::Drop => None,
+        }
+    }
 }

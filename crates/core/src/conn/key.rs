@@ -117,6 +117,20 @@ impl OutKey {
         }
     }
 
+    /// The reply key of a packet read as a client-side key (source first): a NAT reply
+    /// looked up first as a client packet. It hashes as `key` does.
+    #[inline]
+    pub(crate) fn of_packet(key: &InKey) -> OutKey {
+        OutKey {
+            daddr: key.caddr,
+            caddr: key.vaddr,
+            dport: key.cport,
+            cport: key.vport,
+            proto: key.proto,
+            v6: key.kind & flag::V6 != 0,
+        }
+    }
+
     #[inline]
     pub(crate) fn matches(&self, e: &Entry) -> bool {
         e.dport == self.dport
@@ -135,6 +149,15 @@ fn word(b: &[u8; 16], half: usize) -> u64 {
     u64::from_ne_bytes(w)
 }
 
+/// The non-address word of a key: protocol, kind bits, the two ports (source side first).
+#[inline(always)]
+fn key_word(proto: u8, kind: u16, first_port: u16, second_port: u16) -> u64 {
+    u64::from(proto)
+        | u64::from(kind) << 8
+        | u64::from(first_port) << 24
+        | u64::from(second_port) << 40
+}
+
 /// Multiply two words to 128 bits and fold the halves together (foldhash's and ahash's
 /// mixing step): every output bit depends on every input bit.
 #[inline]
@@ -145,10 +168,10 @@ fn fold(a: u64, b: u64) -> u64 {
 
 /// The seeded hasher of a table.
 ///
-/// A key is five words (ports/protocol/kind and two 16-byte addresses). They are mixed in
-/// two independent folded multiplies of key words XORed with secret seed words, then one
-/// more multiply: two multiply latencies per packet instead of the three of a streaming
-/// hasher. Without the seed an attacker cannot aim keys at one bucket (a product is only
+/// An IPv6 key is five words (ports/protocol/kind and two 16-byte addresses). They are
+/// mixed in two independent folded multiplies of key words XORed with secret seed words,
+/// then one more multiply: two multiply latencies per packet instead of the three of a
+/// streaming hasher. An IPv4 key is two words and takes one multiply. Without the seed an attacker cannot aim keys at one bucket (a product is only
 /// predictable when an input equals a secret word); the seed words come from the caller's
 /// seed through foldhash's seeded state.
 #[derive(Debug, Clone)]
@@ -164,12 +187,42 @@ impl KeyHasher {
         }))
     }
 
-    #[inline]
-    fn five(&self, w0: u64, a: &[u8; 16], b: &[u8; 16]) -> u64 {
+    /// Mix the key word `w0` with the addresses `a` and `b` (IPv6 when `v6`).
+    ///
+    /// IPv4 addresses fill only the first four bytes of their 16-byte form, so an IPv4 key
+    /// is two words, not five: both addresses in one, `w0` in the other, one folded
+    /// multiply. The family bit is part of `w0`, so the two forms never meet.
+    #[inline(always)]
+    fn mix(&self, v6: bool, w0: u64, a: &[u8; 16], b: &[u8; 16]) -> u64 {
         let s = &self.0;
+        if !v6 {
+            return self.mix_v4(w0, [a[0], a[1], a[2], a[3]], [b[0], b[1], b[2], b[3]]);
+        }
         let x = fold(word(a, 0) ^ s[0], word(a, 1) ^ s[1]);
         let y = fold(word(b, 0) ^ s[2], word(b, 1) ^ s[3]);
         fold(x ^ w0 ^ s[4], y ^ s[5])
+    }
+
+    /// [`mix`](Self::mix) of IPv4 addresses.
+    #[inline(always)]
+    fn mix_v4(&self, w0: u64, a: [u8; 4], b: [u8; 4]) -> u64 {
+        let s = &self.0;
+        let addrs = u64::from(u32::from_ne_bytes(a)) | u64::from(u32::from_ne_bytes(b)) << 32;
+        fold(addrs ^ s[0], w0 ^ s[1])
+    }
+
+    /// The hash of an IPv4 client-side key (not a template), from packet fields: what
+    /// [`hash_in`](Self::hash_in) gives for the same key.
+    #[inline(always)]
+    pub(crate) fn hash_in_v4(
+        &self,
+        proto: u8,
+        caddr: [u8; 4],
+        cport: u16,
+        vaddr: [u8; 4],
+        vport: u16,
+    ) -> u64 {
+        self.mix_v4(key_word(proto, 0, cport, vport), caddr, vaddr)
     }
 
     #[inline]
@@ -182,11 +235,8 @@ impl KeyHasher {
         caddr: &[u8; 16],
         vaddr: &[u8; 16],
     ) -> u64 {
-        let w0 = u64::from(proto)
-            | u64::from(kind) << 8
-            | u64::from(cport) << 24
-            | u64::from(vport) << 40;
-        self.five(w0, caddr, vaddr)
+        let w0 = key_word(proto, kind, cport, vport);
+        self.mix(kind & flag::V6 != 0, w0, caddr, vaddr)
     }
 
     #[inline]
@@ -213,11 +263,7 @@ impl KeyHasher {
         // Same layout as a client-side key read off the reply packet (source first), so
         // a reply hashes alike whichever side it is looked up as.
         let kind = if v6 { flag::V6 } else { 0 };
-        let w0 = u64::from(proto)
-            | u64::from(kind) << 8
-            | u64::from(dport) << 24
-            | u64::from(cport) << 40;
-        self.five(w0, d, c)
+        self.mix(v6, key_word(proto, kind, dport, cport), d, c)
     }
 
     #[inline]
@@ -281,6 +327,14 @@ mod tests {
         // A reply read as a client-side key (source first) hashes like its reply key.
         let as_in = InKey::new(Protocol::Tcp, d, 8443, c, 5555);
         assert_eq!(h.hash_in(&as_in), h.hash_out(&ok));
+        assert_eq!(OutKey::of_packet(&as_in), ok);
+        let c4: IpAddr = "203.0.113.9".parse().unwrap();
+        let v4: IpAddr = "198.51.100.1".parse().unwrap();
+        let k4 = InKey::new(Protocol::Udp, c4, 4000, v4, 53);
+        assert_eq!(
+            h.hash_in(&k4),
+            h.hash_in_v4(17, [203, 0, 113, 9], 4000, [198, 51, 100, 1], 53)
+        );
         let other = InKey::new(Protocol::Udp, c, 5555, v, 443);
         assert!(!other.matches(&e));
     }

@@ -22,7 +22,7 @@ use super::timer::{NIL, Wheel};
 const NEW_CONN_TIMEOUT_MS: u32 = 3_000;
 
 /// Marks an index slot as an entry's reply side (entry numbers stay below 2^31).
-const OUT_SIDE: u32 = 0x8000_0000;
+pub(super) const OUT_SIDE: u32 = 0x8000_0000;
 
 /// How long an expiring entry that still controls others is postponed (`ip_vs_conn_expire`).
 pub(crate) const CONTROL_POSTPONE_MS: u32 = 60_000;
@@ -36,13 +36,13 @@ pub struct ConnTable {
     max: usize,
     /// Both sides in one index: a reply hashes alike as either side (packet order), so the
     /// director's client-side miss on a reply warms the reply lookup's index line.
-    index: Index,
+    pub(super) index: Index,
     pub(crate) hasher: KeyHasher,
     pub(crate) wheel: Wheel,
     evict: EvictList,
     timeouts: StateTimeouts,
     secure_tcp: bool,
-    no_cport: u32,
+    pub(super) no_cport: u32,
     pub(crate) stats: TableStats,
 }
 
@@ -355,11 +355,30 @@ impl ConnTable {
         now: Instant,
         sink: &mut S,
     ) -> Option<ConnState> {
+        if !self.packet(id, dir, seg, now, sink) {
+            return None;
+        }
+        Some(state_of(&self.entries[id.0 as usize]))
+    }
+
+    /// [`on_packet`](Self::on_packet) without building the new state for the caller (the
+    /// forwarding path does not read it); false if `id` is not live.
+    #[inline(always)]
+    pub(crate) fn packet<S: FnMut(CounterDelta)>(
+        &mut self,
+        id: ConnId,
+        dir: Direction,
+        seg: Segment,
+        now: Instant,
+        sink: &mut S,
+    ) -> bool {
         let idx = id.0 as usize;
-        let e = self.entries.get_mut(idx).filter(|e| e.has(flag::LIVE))?;
+        let Some(e) = self.entries.get_mut(idx).filter(|e| e.has(flag::LIVE)) else {
+            return false;
+        };
         if e.has(flag::TEMPLATE) {
             e.expires = at(now, e.timeout);
-            return Some(state_of(e));
+            return true;
         }
         let table = match (dir, e.has(flag::NOOUTPUT)) {
             (Direction::Output, true) => {
@@ -393,7 +412,7 @@ impl ConnTable {
         if new != old {
             self.state_changed(idx, sink);
         }
-        Some(state_of(&self.entries[idx]))
+        true
     }
 
     /// Bookkeeping after a state change: activity flag, eviction order, template ASSURED.

@@ -14,14 +14,21 @@
 //!
 //! The transmit half ([`Director::plan_v4`], then [`Director::send_v4`]) also sends the
 //! first packet of a new connection.
+//!
+//! [`Director::shortcut_v4`] puts the two in front of the general path for frames of the
+//! common form: the connection is looked up from the packet's fields (no key is built),
+//! and everything it calls is inlined into `process`, so the packet's parse stays in
+//! registers. Where it declines, `process` parses the frame again and runs the general
+//! path, which tries the same fast functions once more (for the frames `parse_common`
+//! leaves to the general parser) before its own work.
 
 use core::net::{IpAddr, Ipv4Addr};
 
 use rvs_wire::ip_proto;
 
 use crate::Instant;
-use crate::conn::{ConnId, Direction, Segment};
-use crate::forward::{Side, TunParams, nat_rewrite_v4, tun_encapsulate};
+use crate::conn::{ConnId, Direction, Segment, TcpFlags};
+use crate::forward::{Side, nat_rewrite_v4, tun_encapsulate_v4};
 use crate::model::ForwardMethod;
 use crate::verdict::Verdict;
 
@@ -45,10 +52,80 @@ pub(crate) struct TxPlan {
     tun_src: Ipv4Addr,
 }
 
+/// What [`Director::shortcut_v4`] made of a frame.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Shortcut {
+    /// Handled: the frame's verdict.
+    Done(Verdict),
+    /// Nothing changed, and the packet belongs to no connection (neither side): the
+    /// general path can go straight to scheduling a new one.
+    NoConnection,
+    /// Nothing changed; the general path decides everything.
+    Declined,
+}
+
+/// Both lookups missed.
+struct NoConnection;
+
 impl Director {
+    /// The established-flow shortcut for a frame of the common form (untagged IPv4 TCP or
+    /// UDP, see `parse_common`): connection lookup from the packet's fields, then
+    /// [`established_v4`](Director::established_v4) or, for a NAT reply,
+    /// [`reply_v4`](Director::reply_v4), in [`input`](Director::input)'s order. `None`
+    /// (nothing changed) when any of them declines; the general path then runs.
+    #[inline(always)]
+    pub(crate) fn shortcut_v4(&mut self, buf: &mut [u8], p: &Parsed, now: Instant) -> Shortcut {
+        if !self.fast_path {
+            return Shortcut::Declined;
+        }
+        match self.shortcut_lookup(buf, p, now) {
+            Ok(Some(v)) => {
+                #[cfg(test)]
+                {
+                    self.fast_hits += 1;
+                }
+                Shortcut::Done(v)
+            }
+            Ok(None) => Shortcut::Declined,
+            Err(NoConnection) => Shortcut::NoConnection,
+        }
+    }
+
+    /// The lookups and fast functions of [`shortcut_v4`](Director::shortcut_v4).
+    #[inline(always)]
+    fn shortcut_lookup(
+        &mut self,
+        buf: &mut [u8],
+        p: &Parsed,
+        now: Instant,
+    ) -> Result<Option<Verdict>, NoConnection> {
+        let seg = if p.proto == ip_proto::TCP {
+            Segment::Tcp(TcpFlags(p.tcp_flags))
+        } else {
+            Segment::Udp
+        };
+        let (Some(&src), Some(&dst)) = (p.src_raw.first_chunk(), p.dst_raw.first_chunk()) else {
+            return Ok(None);
+        };
+        match self.conns.lookup_in_v4(p.proto, src, p.sport, dst, p.dport) {
+            Ok(id) => Ok(self.established_v4(buf, p, id, seg, now)),
+            Err(_) if self.conns.has_no_cport() => Ok(None),
+            Err(hash) => {
+                if self.st.nat_servers.is_empty() || !self.st.rips.may_contain(&p.src_raw) {
+                    return Err(NoConnection);
+                }
+                let id = self
+                    .conns
+                    .lookup_out_v4(p.proto, src, p.sport, dst, p.dport, hash)
+                    .ok_or(NoConnection)?;
+                Ok(self.reply_v4(buf, p, id, seg, now))
+            }
+        }
+    }
+
     /// A client packet of connection `id`: IPv4 TCP/UDP, not a SYN, destination available,
     /// forwarded without TTL or MTU trouble. `None` (nothing changed) for anything else.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn established_v4(
         &mut self,
         buf: &mut [u8],
@@ -62,8 +139,8 @@ impl Director {
         }
         let c = self.conns.get(id)?;
         let (method, dest_id, dport) = (c.method(), c.dest_id(), c.dport());
-        let rip = c.dest_addr().ip();
-        let plan = self.plan_v4(buf, p, method, rip, dport)?;
+        let rip = c.dest_v4()?;
+        let plan = self.plan_v4_to(buf, p, method, rip, dport)?;
         let d = self.st.dests.get_mut(dest_id)?;
         if !d.available {
             return None;
@@ -78,7 +155,7 @@ impl Director {
         self.st.global.count_in(bytes);
         let st = &mut self.st;
         self.conns
-            .on_packet(id, Direction::Input, seg, now, &mut |d| st.apply(d));
+            .packet(id, Direction::Input, seg, now, &mut |d| st.apply(d));
         Some(self.send_v4(buf, p, plan))
     }
 
@@ -95,13 +172,26 @@ impl Director {
         rip: IpAddr,
         dport: u16,
     ) -> Option<TxPlan> {
+        let IpAddr::V4(rip) = rip else {
+            return None;
+        };
+        self.plan_v4_to(buf, p, method, rip, dport)
+    }
+
+    /// [`plan_v4`](Director::plan_v4) towards an IPv4 real server.
+    #[inline(always)]
+    fn plan_v4_to(
+        &self,
+        buf: &[u8],
+        p: &Parsed,
+        method: ForwardMethod,
+        rip: Ipv4Addr,
+        dport: u16,
+    ) -> Option<TxPlan> {
         // SCTP needs its CRC recomputed: the general path does that.
         if !self.fast_path || p.v6 || !matches!(p.proto, ip_proto::TCP | ip_proto::UDP) {
             return None;
         }
-        let IpAddr::V4(rip) = rip else {
-            return None;
-        };
         if buf.get(p.l3 + 8).is_none_or(|&ttl| ttl <= 1) {
             return None;
         }
@@ -141,13 +231,9 @@ impl Director {
         match plan.method {
             ForwardMethod::Tunnel => {
                 self.ip_ident = self.ip_ident.wrapping_add(1);
-                let params = TunParams {
-                    src: IpAddr::V4(plan.tun_src),
-                    rip: next_hop,
-                    df: self.opts.sysctls.pmtu_disc && p.df,
-                    ident: self.ip_ident,
-                };
-                match tun_encapsulate(buf, p, &params) {
+                let df = self.opts.sysctls.pmtu_disc && p.df;
+                let (src, rip) = (plan.tun_src.octets(), plan.rip.octets());
+                match tun_encapsulate_v4(buf, p, src, rip, df, self.ip_ident) {
                     Ok((start, len)) => Verdict::Forward {
                         next_hop,
                         start,
@@ -168,7 +254,7 @@ impl Director {
 
     /// A NAT reply of connection `id`: IPv4 TCP/UDP forwarded without TTL or MTU trouble.
     /// `None` (nothing changed) for anything else.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn reply_v4(
         &mut self,
         buf: &mut [u8],
@@ -200,7 +286,7 @@ impl Director {
         self.count_out(dest_id, p.ip_len() as u64);
         let st = &mut self.st;
         self.conns
-            .on_packet(id, Direction::Output, seg, now, &mut |d| st.apply(d));
+            .packet(id, Direction::Output, seg, now, &mut |d| st.apply(d));
         Some(forward(p, p.dst()))
     }
 }

@@ -52,6 +52,7 @@ impl Director {
             if t.method != ForwardMethod::Masq {
                 return self.xmit_in(buf, p, t, true);
             }
+            // An expiring ICMP error is dropped unanswered (`icmp_send` never answers one).
             if let Err(r) = decrement_ttl(buf, p) {
                 return Verdict::Drop(r);
             }

@@ -39,6 +39,7 @@ pub(crate) fn segment(buf: &[u8], p: &Parsed, proto: Protocol) -> Segment {
 
 impl Director {
     /// Process a parsed TCP / UDP / SCTP packet.
+    #[inline(never)]
     pub(crate) fn input(
         &mut self,
         buf: &mut [u8],
@@ -64,9 +65,8 @@ impl Director {
             }
         } else if !self.st.nat_servers.is_empty()
             && self.st.rips.may_contain(&p.src_raw)
-            && let Some(id) =
-                self.conns
-                    .lookup_out(&OutKey::new(proto, p.src(), p.sport, p.dst(), p.dport))
+            // A reply's key hashes as the client-side key just missed: no second hash.
+            && let Some(id) = self.conns.lookup_out_hashed(&OutKey::of_packet(&key), hash)
         {
             if let Some(v) = self.reply_v4(buf, p, id, seg, now) {
                 #[cfg(test)]
@@ -80,9 +80,25 @@ impl Director {
         self.new_conn(buf, p, proto, key, seg, now, dest_gone)
     }
 
+    /// A packet the established-flow shortcut found no connection for (either side):
+    /// [`input`](Director::input) after both lookups missed.
+    #[inline(never)]
+    pub(crate) fn input_new(
+        &mut self,
+        buf: &mut [u8],
+        p: &Parsed,
+        proto: Protocol,
+        now: Instant,
+    ) -> Verdict {
+        let seg = segment(buf, p, proto);
+        let key = InKey::from_raw(p.proto, p.v6, p.src_raw, p.sport, p.dst_raw, p.dport);
+        self.new_conn(buf, p, proto, key, seg, now, false)
+    }
+
     /// A client packet of a known connection. `Err(dest_gone)` when the packet must be
     /// scheduled afresh instead (port reuse, or a deleted destination with
     /// expire_nodest_conn).
+    #[inline(never)]
     fn existing(
         &mut self,
         buf: &mut [u8],
@@ -155,7 +171,7 @@ impl Director {
         let plan = self.plan_v4(buf, p, target.method, target.daddr, target.dport);
         let st = &mut self.st;
         self.conns
-            .on_packet(id, Direction::Input, seg, now, &mut |d| st.apply(d));
+            .packet(id, Direction::Input, seg, now, &mut |d| st.apply(d));
         let v = match plan {
             Some(plan) => self.send_v4(buf, p, plan),
             None => self.xmit_in(buf, p, target, false),
@@ -168,6 +184,7 @@ impl Director {
     }
 
     /// A NAT reply (real server → client) of connection `id`.
+    #[inline(never)]
     fn reply(
         &mut self,
         buf: &mut [u8],
@@ -181,18 +198,21 @@ impl Director {
         };
         let vaddr = c.virtual_addr();
         let dest_id = c.dest_id();
-        let v = self.xmit_out(buf, p, vaddr.ip(), vaddr.port());
-        if matches!(v, Verdict::Forward { .. }) {
-            self.count_out(dest_id, p.ip_len() as u64);
-            let st = &mut self.st;
-            self.conns
-                .on_packet(id, Direction::Output, seg, now, &mut |d| st.apply(d));
+        match self.xmit_out(buf, p, vaddr.ip(), vaddr.port()) {
+            Ok(v) => {
+                self.count_out(dest_id, p.ip_len() as u64);
+                let st = &mut self.st;
+                self.conns
+                    .packet(id, Direction::Output, seg, now, &mut |d| st.apply(d));
+                v
+            }
+            Err(v) => v,
         }
-        v
     }
 
     /// No connection: schedule one if the packet may create one (`*_conn_schedule`).
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     fn new_conn(
         &mut self,
         buf: &mut [u8],
@@ -332,13 +352,8 @@ impl Director {
     /// `ip_vs_leave`: the service has no usable destination. The client gets an ICMP port
     /// unreachable (for TCP too), and the packet is dropped.
     fn leave(&mut self, buf: &mut [u8], p: &Parsed) -> Verdict {
-        match self.send_icmp(buf, p, IcmpKind::PortUnreachable, p.dst(), p.src()) {
-            Some(v) => {
-                self.drops.count(DropReason::NoDestination);
-                v
-            }
-            None => Verdict::Drop(DropReason::NoDestination),
-        }
+        let kind = Some(IcmpKind::PortUnreachable);
+        self.refuse(buf, p, kind, DropReason::NoDestination, p.dst(), p.src())
     }
 
     /// `ip_vs_conn_stats` then `ip_vs_in_stats` for the first packet of a new connection:

@@ -201,12 +201,15 @@ fn parse_v4(buf: &[u8], start: usize, l3: usize, ip: &[u8]) -> Result<Parsed, Dr
 /// complement sum does not depend on byte order, RFC 1071 §2(B)).
 #[inline(always)]
 fn header20_checksum_ok(h: &[u8; ipv4::HEADER_LEN]) -> bool {
+    header20_sum(h) == 0xffff
+}
+
+/// The folded one's complement sum of a 20-byte IPv4 header, in native byte order (store
+/// its complement with `to_ne_bytes` to fill a zeroed checksum field).
+#[inline(always)]
+pub(crate) fn header20_sum(h: &[u8; ipv4::HEADER_LEN]) -> u16 {
     let w = |i: usize| u64::from(u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]));
-    let s = w(0) + w(4) + w(8) + w(12) + w(16);
-    let s = (s & 0xffff_ffff) + (s >> 32);
-    let s = (s & 0xffff) + (s >> 16);
-    let s = (s & 0xffff) + (s >> 16);
-    (s & 0xffff) + (s >> 16) == 0xffff
+    rvs_wire::checksum::fold(w(0) + w(4) + w(8) + w(12) + w(16))
 }
 
 /// Whether an IPv4 header (a multiple of 4 bytes) sums to all ones.
@@ -332,6 +335,22 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    proptest! {
+        #[test]
+        fn header20_check_agrees_with_the_general_one(
+            mut h: [u8; 20], fix: bool, zero: bool,
+        ) {
+            if zero {
+                h = [0; 20];
+            } else if fix {
+                h[10..12].fill(0);
+                let c = rvs_wire::checksum::finish(rvs_wire::checksum::data(&h));
+                h[10..12].copy_from_slice(&c.to_be_bytes());
+            }
+            prop_assert_eq!(header20_checksum_ok(&h), header_checksum_ok(&h));
+        }
+    }
 
     /// Ethernet + IPv4 + TCP (20 bytes) + 8 bytes of data, valid checksums aside from the
     /// transport one (the parser does not look at it).

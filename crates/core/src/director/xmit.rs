@@ -1,5 +1,11 @@
 //! Sending a packet of a connection with its forwarding method: the routing step (TTL,
 //! path MTU) then the NAT / DR / TUN rewrite, as `ip_vs_xmit.c` does.
+//!
+//! A packet refused by the routing step may be answered with an ICMP error, as the kernel
+//! does: time exceeded when its TTL / hop limit would expire here (`decrement_ttl` for the
+//! three methods, `ip_forward` / `ip6_forward` for NAT replies), fragmentation needed /
+//! packet too big when it does not fit its path. The packet itself is dropped and counted
+//! under its reason either way; an ICMP error is never answered with another.
 
 use core::net::IpAddr;
 
@@ -35,7 +41,12 @@ impl Director {
         is_icmp_error: bool,
     ) -> Verdict {
         if let Err(r) = decrement_ttl(buf, p) {
-            return Verdict::Drop(r);
+            // `decrement_ttl` answers from the address the packet was sent to (the VIP: the
+            // input route is local, so `icmp_send` takes the destination as source).
+            if is_icmp_error {
+                return Verdict::Drop(r);
+            }
+            return self.refuse(buf, p, Some(IcmpKind::TimeExceeded), r, p.dst(), p.src());
         }
         let path = self.path(t.daddr);
         match t.method {
@@ -95,56 +106,65 @@ impl Director {
     }
 
     /// Transmit a NAT reply (real server → client) after the source rewrite to `vip:vport`.
-    /// The routing step comes first, as `ip_forward` runs before IPVS's FORWARD hook.
+    /// The routing step comes first, as `ip_forward` runs before IPVS's FORWARD hook: a
+    /// reply it refuses (`Err`: dropped, perhaps answered with an ICMP error) never reaches
+    /// IPVS, so the caller neither counts it nor runs the state machine.
     pub(crate) fn xmit_out(
         &mut self,
         buf: &mut [u8],
         p: &Parsed,
         vip: IpAddr,
         vport: u16,
-    ) -> Verdict {
+    ) -> Result<Verdict, Verdict> {
+        // `ip_forward` answers the real server from the director's own address (the reply
+        // is not addressed to the director), quoting the reply as received.
         if let Err(r) = decrement_ttl(buf, p) {
-            return Verdict::Drop(r);
+            let Some(src) = self.local_for(p.src()) else {
+                return Err(Verdict::Drop(r));
+            };
+            return Err(self.refuse(buf, p, Some(IcmpKind::TimeExceeded), r, src, p.src()));
         }
         if let Err(a) = check_mtu(p, self.default_mtu, false) {
-            // `ip_forward` answers the real server from the director's own address.
             let Some(src) = self.local_for(p.src()) else {
-                return Verdict::Drop(DropReason::TooBig);
+                return Err(Verdict::Drop(DropReason::TooBig));
             };
-            return self.icmp_reply(buf, p, a, src, p.src());
+            return Err(self.refuse(buf, p, a.icmp(), DropReason::TooBig, src, p.src()));
         }
         match nat_rewrite(buf, p, Side::Src, vip, vport) {
-            Ok(()) => Verdict::Forward {
+            Ok(()) => Ok(Verdict::Forward {
                 next_hop: p.dst(),
                 start: p.start,
                 len: p.end - p.start,
-            },
-            Err(r) => Verdict::Drop(r),
+            }),
+            Err(r) => Err(Verdict::Drop(r)),
         }
     }
 
     /// A packet too big for its path: an ICMP error to the client from the VIP (the address
     /// the client sent to, as `icmp_send` picks it), or a drop.
     fn too_big(&mut self, buf: &mut [u8], p: &Parsed, a: MtuAction) -> Verdict {
-        self.icmp_reply(buf, p, a, p.dst(), p.src())
+        self.refuse(buf, p, a.icmp(), DropReason::TooBig, p.dst(), p.src())
     }
 
-    fn icmp_reply(
+    /// Drop packet `p` for `reason`, answering its sender with `kind` from `src` to `dst`
+    /// when there is one and room to build it. The offending packet is counted as dropped
+    /// here when a frame goes out instead (`process` counts the plain drops).
+    pub(crate) fn refuse(
         &mut self,
         buf: &mut [u8],
         p: &Parsed,
-        a: MtuAction,
+        kind: Option<IcmpKind>,
+        reason: DropReason,
         src: IpAddr,
         dst: IpAddr,
     ) -> Verdict {
-        if let MtuAction::Icmp(kind) = a
+        if let Some(kind) = kind
             && let Some(v) = self.send_icmp(buf, p, kind, src, dst)
         {
-            // The offending packet is dropped (and counted) although a frame goes out.
-            self.drops.count(DropReason::TooBig);
+            self.drops.count(reason);
             return v;
         }
-        Verdict::Drop(DropReason::TooBig)
+        Verdict::Drop(reason)
     }
 
     /// Build an ICMP error quoting `p` in front of it; `None` without headroom. The caller

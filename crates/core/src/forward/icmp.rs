@@ -1,5 +1,6 @@
 //! ICMP errors: building the ones IPVS sends (fragmentation needed, packet too big, port
-//! unreachable, relayed tunnel errors) and rewriting received errors about NAT connections.
+//! unreachable, time exceeded, relayed tunnel errors) and rewriting received errors about
+//! NAT connections.
 //!
 //! Built errors follow `icmp_send` / `icmp6_send`: source = the address the offending packet
 //! was sent to (the VIP, a local address), TTL / hop limit 64, the offending packet quoted
@@ -27,6 +28,8 @@ pub(crate) const ICMP_FRAG_NEEDED: u8 = 4;
 const ICMPV6_PKT_TOOBIG: u8 = 2;
 /// ICMPv6 destination unreachable.
 const ICMPV6_DEST_UNREACH: u8 = 1;
+/// ICMPv6 time exceeded.
+const ICMPV6_TIME_EXCEED: u8 = 3;
 
 /// An ICMP error the director sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,9 @@ pub(crate) enum IcmpKind {
     /// Destination unreachable / port unreachable (ICMPv6: type 1 code 4), as `ip_vs_leave`
     /// sends when a service has no usable destination.
     PortUnreachable,
+    /// Time exceeded in transit: TTL (type 11 code 0) or hop limit (ICMPv6 type 3 code 0),
+    /// as `decrement_ttl` in `ip_vs_xmit.c` and `ip_forward` send.
+    TimeExceeded,
     /// Relay an error with this type, code and second header word (tunnel errors).
     Relay {
         /// ICMP type.
@@ -50,14 +56,18 @@ pub(crate) enum IcmpKind {
 }
 
 impl IcmpKind {
-    fn header(self) -> (u8, u8, [u8; 4]) {
+    /// Type, code and second header word of the message in the family `v6` says.
+    fn header(self, v6: bool) -> (u8, u8, [u8; 4]) {
         match self {
             IcmpKind::FragNeeded(mtu) => {
                 let m = mtu.to_be_bytes();
                 (ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, [0, 0, m[0], m[1]])
             }
             IcmpKind::PacketTooBig(mtu) => (ICMPV6_PKT_TOOBIG, 0, mtu.to_be_bytes()),
-            IcmpKind::PortUnreachable => (0, 0, [0; 4]),
+            IcmpKind::PortUnreachable if v6 => (ICMPV6_DEST_UNREACH, 4, [0; 4]),
+            IcmpKind::PortUnreachable => (ICMP_DEST_UNREACH, 3, [0; 4]),
+            IcmpKind::TimeExceeded if v6 => (ICMPV6_TIME_EXCEED, 0, [0; 4]),
+            IcmpKind::TimeExceeded => (ICMP_TIME_EXCEEDED, 0, [0; 4]),
             IcmpKind::Relay {
                 icmp_type,
                 code,
@@ -90,14 +100,7 @@ pub(crate) fn build_error(
     let ip = quote.checked_sub(hl).ok_or(DropReason::NoHeadroom)?;
     let new_start = ip.checked_sub(l2).ok_or(DropReason::NoHeadroom)?;
     let qlen = (end - quote).min(max_quote);
-    let (mut ty, mut code, rest) = kind.header();
-    if kind == IcmpKind::PortUnreachable {
-        (ty, code) = if v6 {
-            (ICMPV6_DEST_UNREACH, 4)
-        } else {
-            (ICMP_DEST_UNREACH, 3)
-        };
-    }
+    let (ty, code, rest) = kind.header(v6);
     let quoted_tos = if v6 { 0 } else { buf[quote + 1] };
     buf.copy_within(l2_start..l2_end, new_start);
     let icmp = ip + hl - 8;
