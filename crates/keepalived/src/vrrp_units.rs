@@ -1,11 +1,15 @@
-//! The VRRP subsystem as independent units, so a reload restarts only what changed.
+//! The VRRP subsystem as independent units, one driver each, so a reload touches only what
+//! changed.
 //!
-//! The VRRP driver takes a whole configuration and cannot change it in place. keepalived's
-//! reload keeps every instance it can match by name in its current state; we get the part
-//! that matters most: a unit (a `vrrp_sync_group` with its members, or a lone
-//! `vrrp_instance`) whose configuration did not change keeps running untouched — a MASTER
-//! stays MASTER with its VIPs, no advert is missed. A changed unit is stopped (priority 0,
-//! VIPs released) and started again; a removed one is stopped; a new one starts as at boot.
+//! A unit is a `vrrp_sync_group` with its members, or a lone `vrrp_instance`. On reload, as
+//! keepalived does, a unit whose configuration did not change keeps running untouched; a
+//! changed one is reconfigured in place ([`Driver::reconfigure`]): an instance matched by
+//! name with the same VRID, interface and family keeps its state (a MASTER stays MASTER,
+//! keeps advertising, swaps only the VIPs that differ) and takes the new priority, timers,
+//! scripts and trackers; an instance that cannot be matched, or a sync group whose
+//! membership changed, starts over inside the unit. Only when the unit needs a VRRP socket
+//! its driver did not open (new interface or family) is it stopped (priority 0, VIPs
+//! released) and started again. A removed unit is stopped; a new one starts as at boot.
 
 use std::collections::BTreeMap;
 
@@ -110,7 +114,8 @@ fn start_unit(name: &str, config: Config) -> Option<Unit> {
 }
 
 impl VrrpSet {
-    /// Makes the running units match `cfg`: unchanged units are left alone.
+    /// Makes the running units match `cfg`: unchanged units are left alone, changed ones
+    /// reconfigured in place (restarted only when that is impossible).
     pub fn apply(&mut self, cfg: &Config) {
         if self.applied.as_ref() == Some(cfg) {
             return;
@@ -121,15 +126,32 @@ impl VrrpSet {
         self.applied = Some(cfg.clone());
         let mut wanted = split(&valid);
         let names: Vec<String> = self.units.keys().cloned().collect();
+        // Removed and reconfigured units first: VIPs an instance gives up are released
+        // before a new unit claims them.
         for name in names {
-            let keep = wanted
-                .get(&name)
-                .is_some_and(|c| self.units.get(&name).is_some_and(|u| u.config == *c));
-            if keep {
-                wanted.remove(&name);
-            } else if let Some(u) = self.units.remove(&name) {
-                tracing::info!("VRRP {name} changed or removed - stopping it");
+            let Some(mut u) = self.units.remove(&name) else {
+                continue;
+            };
+            let Some(config) = wanted.remove(&name) else {
+                tracing::info!("VRRP {name} removed - stopping it");
                 u.driver.shutdown();
+                continue;
+            };
+            if u.config == config {
+                self.units.insert(name, u);
+                continue;
+            }
+            match u.driver.reconfigure(config.clone()) {
+                Ok(()) => {
+                    tracing::info!("VRRP {name} changed - reconfigured in place");
+                    u.config = config;
+                    self.units.insert(name, u);
+                }
+                Err(e) => {
+                    tracing::info!("VRRP {name} changed - restarting it ({e})");
+                    u.driver.shutdown();
+                    wanted.insert(name, config);
+                }
             }
         }
         for (name, config) in wanted {

@@ -57,6 +57,12 @@ pub(crate) enum Debug<'a> {
     Script { name: &'a str, up: bool },
     /// A configuration correction.
     ConfigWarning { name: &'a str, message: &'a str },
+    /// A reload kept the instance in its state (`restarted` false) or started it over.
+    Reloaded {
+        instance: &'a str,
+        state: State,
+        restarted: bool,
+    },
 }
 
 impl Debug<'_> {
@@ -133,6 +139,20 @@ impl Debug<'_> {
                 )
             }
             Debug::ConfigWarning { name, message } => tracing::warn!(name, "({name}) {message}"),
+            Debug::Reloaded {
+                instance,
+                state,
+                restarted,
+            } => {
+                if *restarted {
+                    tracing::info!(
+                        instance,
+                        "({instance}) changed VRID, interface or family on reload - starting over"
+                    )
+                } else {
+                    tracing::info!(instance, %state, "({instance}) reconfigured in place, staying {state}")
+                }
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::action::{Action, StateChange};
 use crate::config::{Config, ScriptConfig, VirtualIp};
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::events::{Engine, InstanceStatus, LinkState, Received};
 use crate::exec;
 use crate::netlink::Netlink;
@@ -32,6 +32,11 @@ enum Msg {
     },
     Link(String, LinkState),
     Script(String, bool),
+    Reconfigure(
+        Config,
+        Vec<(String, LinkState)>,
+        Sender<Result<(), ConfigError>>,
+    ),
     Shutdown,
     Abort,
 }
@@ -44,6 +49,45 @@ pub struct Driver {
     helpers: Vec<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
     status: Arc<Mutex<Vec<InstanceStatus>>>,
+    /// The VRRP sockets opened: (interface, IPv6) -> joined the multicast group.
+    families: HashMap<(String, bool), bool>,
+    /// Running `vrrp_script` threads with their own stop flags.
+    scripts: HashMap<String, (ScriptConfig, Arc<AtomicBool>)>,
+    /// What the link monitor watches (changes on reconfiguration).
+    watch: Arc<Mutex<Watch>>,
+}
+
+/// The interfaces the link monitor reads, and the VIPs that are never a primary address.
+#[derive(Debug, Default)]
+struct Watch {
+    names: Vec<String>,
+    vips: HashSet<IpAddr>,
+}
+
+/// Every VIP and excluded VIP of `config`.
+fn all_vips(config: &Config) -> HashSet<IpAddr> {
+    config
+        .instances
+        .iter()
+        .flat_map(|i| {
+            i.virtual_ipaddresses
+                .iter()
+                .chain(&i.virtual_ipaddresses_excluded)
+        })
+        .map(|v| v.addr)
+        .collect()
+}
+
+/// The sockets `config` needs: (interface, IPv6) -> whether some instance is multicast.
+fn families(config: &Config) -> HashMap<(String, bool), bool> {
+    let mut families: HashMap<(String, bool), bool> = HashMap::new();
+    for i in &config.instances {
+        let multicast = families
+            .entry((i.interface.clone(), i.is_ipv6()))
+            .or_default();
+        *multicast |= i.unicast_peers.is_empty();
+    }
+    families
 }
 
 type Sockets = HashMap<(String, bool), Arc<VrrpSocket>>;
@@ -52,23 +96,8 @@ impl Driver {
     /// Validates `config`, opens every socket and starts the instances. State changes
     /// (instances and sync groups) arrive on the returned channel.
     pub fn start(config: Config) -> Result<(Driver, Receiver<StateChange>), Error> {
-        let vips: HashSet<IpAddr> = config
-            .instances
-            .iter()
-            .flat_map(|i| {
-                i.virtual_ipaddresses
-                    .iter()
-                    .chain(&i.virtual_ipaddresses_excluded)
-            })
-            .map(|v| v.addr)
-            .collect();
-        let mut families: HashMap<(String, bool), bool> = HashMap::new();
-        for i in &config.instances {
-            let multicast = families
-                .entry((i.interface.clone(), i.is_ipv6()))
-                .or_default();
-            *multicast |= i.unicast_peers.is_empty();
-        }
+        let vips = all_vips(&config);
+        let families = families(&config);
         let engine = Engine::new(config)?;
         let table = network::interfaces()?;
         for name in families.keys().map(|(n, _)| n) {
@@ -96,17 +125,23 @@ impl Driver {
                 stop.clone(),
             ));
         }
+        let mut scripts = HashMap::new();
         for script in engine.tracked_scripts() {
-            helpers.push(spawn_script(script, tx.clone(), stop.clone()));
+            let own = Arc::new(AtomicBool::new(false));
+            helpers.push(spawn_script(script.clone(), tx.clone(), own.clone()));
+            scripts.insert(script.name.clone(), (script, own));
         }
         let watched = engine.interfaces();
         let initial: Vec<(String, LinkState)> = watched
             .iter()
             .map(|n| (n.clone(), link_state(table.get(n), &vips)))
             .collect();
-        helpers.push(spawn_link_monitor(
-            watched,
+        let watch = Arc::new(Mutex::new(Watch {
+            names: watched,
             vips,
+        }));
+        helpers.push(spawn_link_monitor(
+            watch.clone(),
             table,
             tx.clone(),
             stop.clone(),
@@ -132,6 +167,9 @@ impl Driver {
                 helpers,
                 stop,
                 status,
+                families,
+                scripts,
+                watch,
             },
             obs_rx,
         ))
@@ -140,6 +178,74 @@ impl Driver {
     /// The instances as of the last event handled.
     pub fn status(&self) -> Vec<InstanceStatus> {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Applies a new configuration in place (keepalived's reload, see
+    /// [`Engine::reconfigure`]): matched instances keep their state, VIPs are swapped by
+    /// difference, `vrrp_script` threads follow the new scripts. Fails with
+    /// [`Error::NeedsRestart`] when the new configuration needs a VRRP socket this driver
+    /// did not open (new interface or family, unicast to multicast): stop and start then.
+    /// Blocks until the engine has applied it; on error nothing changed.
+    pub fn reconfigure(&mut self, config: Config) -> Result<(), Error> {
+        let probe = Engine::new(config.clone())?;
+        for ((interface, v6), multicast) in families(&config) {
+            match self.families.get(&(interface.clone(), v6)) {
+                Some(&joined) if joined || !multicast => {}
+                _ => {
+                    return Err(Error::NeedsRestart(format!(
+                        "a new VRRP socket on {interface} ({})",
+                        if v6 { "IPv6" } else { "IPv4" }
+                    )));
+                }
+            }
+        }
+        let table = network::interfaces()?;
+        let watched = probe.interfaces();
+        let vips = all_vips(&config);
+        let links: Vec<(String, LinkState)> = watched
+            .iter()
+            .map(|n| (n.clone(), link_state(table.get(n), &vips)))
+            .collect();
+        // Until the engine has swapped the VIPs, both the old and the new ones are VIPs
+        // (never taken for the primary address); exactly the new ones afterwards.
+        if let Ok(mut w) = self.watch.lock() {
+            w.vips.extend(vips.iter().copied());
+            for n in &watched {
+                if !w.names.contains(n) {
+                    w.names.push(n.clone());
+                }
+            }
+        }
+        let (reply_tx, reply_rx) = mpsc::channel();
+        self.tx
+            .send(Msg::Reconfigure(config, links, reply_tx))
+            .map_err(|_| Error::NeedsRestart("the engine has stopped".into()))?;
+        reply_rx
+            .recv()
+            .map_err(|_| Error::NeedsRestart("the engine has stopped".into()))??;
+        if let Ok(mut w) = self.watch.lock() {
+            *w = Watch {
+                names: watched,
+                vips,
+            };
+        }
+        let tracked = probe.tracked_scripts();
+        self.scripts.retain(|_, (cfg, own)| {
+            let keep = tracked.contains(cfg);
+            if !keep {
+                own.store(true, Ordering::Relaxed);
+            }
+            keep
+        });
+        for script in tracked {
+            if !self.scripts.contains_key(&script.name) {
+                let own = Arc::new(AtomicBool::new(false));
+                self.helpers
+                    .push(spawn_script(script.clone(), self.tx.clone(), own.clone()));
+                self.scripts.insert(script.name.clone(), (script, own));
+            }
+        }
+        Ok(())
     }
 
     /// Stops: masters send priority 0 and remove their VIPs, `notify_stop` runs, every
@@ -161,6 +267,9 @@ impl Driver {
             let _ = e.join();
         }
         self.stop.store(true, Ordering::Relaxed);
+        for (_, own) in self.scripts.values() {
+            own.store(true, Ordering::Relaxed);
+        }
         for h in self.helpers.drain(..) {
             let _ = h.join();
         }
@@ -253,13 +362,19 @@ fn spawn_script(script: ScriptConfig, tx: Sender<Msg>, stop: Arc<AtomicBool>) ->
 }
 
 fn spawn_link_monitor(
-    watched: Vec<String>,
-    vips: HashSet<IpAddr>,
+    watch: Arc<Mutex<Watch>>,
     table: HashMap<String, InterfaceInfo>,
     tx: Sender<Msg>,
     stop: Arc<AtomicBool>,
 ) -> JoinHandle<()> {
+    let current = move || {
+        watch
+            .lock()
+            .map(|w| (w.names.clone(), w.vips.clone()))
+            .unwrap_or_default()
+    };
     thread::spawn(move || {
+        let (watched, vips) = current();
         let mut last: HashMap<String, LinkState> = watched
             .iter()
             .map(|n| (n.clone(), link_state(table.get(n), &vips)))
@@ -268,6 +383,7 @@ fn spawn_link_monitor(
             let Ok(table) = network::interfaces() else {
                 continue;
             };
+            let (watched, vips) = current();
             for n in &watched {
                 let now = link_state(table.get(n), &vips);
                 if last.get(n) != Some(&now) {
@@ -329,6 +445,12 @@ impl Runner {
                 }
                 Some(Msg::Link(name, state)) => self.engine.set_link(now, &name, state),
                 Some(Msg::Script(name, ok)) => self.engine.script_result(now, &name, ok),
+                Some(Msg::Reconfigure(config, links, reply)) => {
+                    for (name, state) in links {
+                        self.engine.set_link(now, &name, state);
+                    }
+                    let _ = reply.send(self.engine.reconfigure(now, config));
+                }
                 Some(Msg::Shutdown) => {
                     self.engine.shutdown(now);
                     self.perform();

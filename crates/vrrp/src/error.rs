@@ -107,6 +107,9 @@ pub enum Error {
     /// An interface named in the configuration does not exist.
     #[error("no interface {0}")]
     NoInterface(String),
+    /// The new configuration cannot be applied in place; the driver must be restarted.
+    #[error("cannot reconfigure in place: {0}")]
+    NeedsRestart(String),
 }
 
 impl Error {

@@ -61,6 +61,9 @@ pub struct InstanceStatus {
 #[path = "receive.rs"]
 mod receive;
 
+#[path = "reconfigure.rs"]
+mod reconfigure;
+
 #[derive(Debug)]
 struct Group {
     cfg: SyncGroupConfig,
@@ -233,37 +236,51 @@ impl Engine {
         }
         self.started = true;
         let mut out = Vec::new();
-        for i in 0..self.instances.len() {
+        let instances: Vec<usize> = (0..self.instances.len()).collect();
+        let groups: Vec<usize> = (0..self.groups.len()).collect();
+        self.start_some(&instances, &groups, now, &mut out);
+        self.actions.extend(out);
+        self.handle_timeout(now);
+    }
+
+    /// Starts the given instances and sync groups (all at start-up, the new ones on a
+    /// reconfiguration): leftover VIPs removed, then BACKUP, FAULT or owner take-over.
+    fn start_some(
+        &mut self,
+        instances: &[usize],
+        groups: &[usize],
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        for &i in instances {
             self.resolve_source(i);
             let prio = self.effective_priority(i);
             let inst = &mut self.instances[i];
             inst.priority = prio;
-            inst.remove_addresses(&mut out);
+            inst.remove_addresses(out);
         }
-        for i in 0..self.instances.len() {
+        for &i in instances {
             match self.fault_of(i) {
-                Some(pending_only) => self.instances[i].enter_fault(!pending_only, &mut out),
+                Some(pending_only) => self.instances[i].enter_fault(!pending_only, out),
                 None if self.instances[i].wants_master_at_start() => {
                     self.instances[i].wantstate = State::Master;
-                    self.instances[i].set_state(State::Backup, false, &mut out);
+                    self.instances[i].set_state(State::Backup, false, out);
                     self.instances[i].expire_down_timer(now);
                 }
-                None => self.instances[i].enter_backup(now, &mut out),
+                None => self.instances[i].enter_backup(now, out),
             }
         }
-        for g in 0..self.groups.len() {
+        for &g in groups {
             let faulty = self.groups[g]
                 .members
                 .iter()
                 .any(|&m| self.instances[m].state == State::Fault);
             if faulty {
-                self.sync_fault(g, now, &mut out);
+                self.sync_fault(g, now, out);
             } else {
-                self.set_group_state(g, State::Backup, &mut out);
+                self.set_group_state(g, State::Backup, out);
             }
         }
-        self.actions.extend(out);
-        self.handle_timeout(now);
     }
 
     /// Fires every due timer: adverts, announcement bursts, and Master_Down expiry

@@ -60,13 +60,13 @@ pub(crate) struct Instance {
     pub(crate) priority: u8,
     /// Source address of our adverts (configured, else the interface's primary).
     pub(crate) src: Option<IpAddr>,
-    master_adver_int: Duration,
-    down_at: Option<Instant>,
-    advert_at: Option<Instant>,
-    garp_at: Option<Instant>,
-    refresh_at: Option<Instant>,
+    pub(crate) master_adver_int: Duration,
+    pub(crate) down_at: Option<Instant>,
+    pub(crate) advert_at: Option<Instant>,
+    pub(crate) garp_at: Option<Instant>,
+    pub(crate) refresh_at: Option<Instant>,
     /// While set and in the future, lower-priority adverts are still accepted.
-    preempt_until: Option<Instant>,
+    pub(crate) preempt_until: Option<Instant>,
     pub(crate) master_src: Option<IpAddr>,
     pub(crate) stats: Stats,
 }
@@ -141,7 +141,7 @@ impl Instance {
         !self.cfg.unicast_peers.is_empty()
     }
 
-    fn all_addrs(&self) -> Vec<VirtualIp> {
+    pub(crate) fn all_addrs(&self) -> Vec<VirtualIp> {
         let mut v = self.cfg.virtual_ipaddresses.clone();
         v.extend(self.cfg.virtual_ipaddresses_excluded.iter().cloned());
         v

@@ -9,7 +9,7 @@
 //! | [`config`] | the plain configuration (field names of keepalived.conf) and its validation |
 //! | [`timer`] | Skew_Time and Master_Down_Interval, as keepalived computes them |
 //! | `instance` | one instance's state and transitions (INIT/BACKUP/MASTER/FAULT/STOP) |
-//! | [`events`] | the sans-I/O [`Engine`]: sync groups, trackers, faults; `events/receive.rs`: demultiplexing and receive validation |
+//! | [`events`] | the sans-I/O [`Engine`]: sync groups, trackers, faults; `events/receive.rs`: demultiplexing and receive validation; `events/reconfigure.rs`: reload in place ([`Engine::reconfigure`]) |
 //! | [`action`] | what the engine asks for: adverts, VIPs, GARP/NA bursts, notify scripts |
 //! | [`network`], [`netlink`], [`exec`] | sockets, addresses, scripts: I/O only |
 //! | [`driver`] | threads that run an [`Engine`] on real interfaces: [`Driver`] |
@@ -18,7 +18,9 @@
 //! [`Action`]s with [`Engine::poll_action`] and sleep until [`Engine::poll_timeout`].
 //! The [`Driver`] does exactly that with raw sockets (protocol 112), netlink and
 //! AF_PACKET; the daemon builds a [`Config`], calls [`Driver::start`], watches
-//! [`StateChange`]s and calls [`Driver::shutdown`] (priority-0 adverts, VIPs removed).
+//! [`StateChange`]s, calls [`Driver::reconfigure`] on reload (matched instances keep their
+//! state, VIPs change by difference) and [`Driver::shutdown`] (priority-0 adverts, VIPs
+//! removed).
 
 pub mod action;
 pub mod config;

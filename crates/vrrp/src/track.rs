@@ -36,6 +36,25 @@ impl ScriptState {
         }
     }
 
+    /// The state of a script kept across a reload: its status stays (so a reload never
+    /// faults an instance while the script is re-run), the counter restarts at the edge
+    /// of that status for the new `rise`/`fall`.
+    pub(crate) fn carried(cfg: &ScriptConfig, old: &ScriptState) -> ScriptState {
+        let mut s = ScriptState::new(cfg);
+        match old.status {
+            Some(true) => {
+                s.result = s.rise + s.fall - 1;
+                s.status = Some(true);
+            }
+            Some(false) => {
+                s.result = 0;
+                s.status = Some(false);
+            }
+            None => {}
+        }
+        s
+    }
+
     /// Up (`Some(true)`), down, or not known yet.
     pub(crate) fn status(&self) -> Option<bool> {
         self.status

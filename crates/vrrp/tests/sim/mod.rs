@@ -130,9 +130,31 @@ impl Lan {
         self.drain(i);
     }
 
-    fn drain(&mut self, i: usize) {
-        let at = self.now - self.t0;
+    /// Reloads node `i` with `config` (in place); returns the actions it produced.
+    #[allow(dead_code)]
+    pub fn reconfigure(&mut self, i: usize, config: Config) -> Vec<Action> {
+        let now = self.now;
+        self.nodes[i]
+            .engine
+            .reconfigure(now, config)
+            .expect("valid configuration");
+        let mut done = Vec::new();
         while let Some(a) = self.nodes[i].engine.poll_action() {
+            done.push(a.clone());
+            self.apply(i, a);
+        }
+        done
+    }
+
+    fn drain(&mut self, i: usize) {
+        while let Some(a) = self.nodes[i].engine.poll_action() {
+            self.apply(i, a);
+        }
+    }
+
+    fn apply(&mut self, i: usize, a: Action) {
+        let at = self.now - self.t0;
+        {
             let node = &mut self.nodes[i];
             match a {
                 Action::Send(t) => self.in_flight.push((self.now + self.delay, i, t)),
