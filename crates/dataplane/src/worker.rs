@@ -6,6 +6,11 @@
 //! each frame → TX to the egress socket (any interface, same UMEM, no copy) → refill fill
 //! rings → flush TX → tick → publish counters. Control requests arrive on a channel, signalled
 //! through an eventfd in the poll set, and run between batches.
+//!
+//! With the XDP fast path on, the worker also owns its flow-map entries
+//! ([`crate::fastpath`]): it installs one after forwarding a packet of an offloadable flow,
+//! harvests their counters before every tick, and sweeps out stale ones after every tick
+//! and control request.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +19,8 @@ use std::time::Duration;
 
 use rvs_core::Verdict;
 
+use crate::fastpath::flows::FastPath;
+use crate::fastpath::tuple::Tuple;
 use crate::nexthop::{Miss, NextHopCache};
 use crate::processor::PacketProcessor;
 use crate::stats::{SharedStats, WorkerStats};
@@ -43,6 +50,8 @@ pub(crate) struct Worker<P> {
     pub shared: Arc<SharedStats>,
     pub epoch: std::time::Instant,
     pub params: LoopParams,
+    /// The worker's fast-path entries; `None` when the fast path is off.
+    pub fast: Option<FastPath>,
 }
 
 impl<P: PacketProcessor> Worker<P> {
@@ -87,6 +96,10 @@ impl<P: PacketProcessor> Worker<P> {
                 while let Ok(job) = self.jobs.try_recv() {
                     job(&mut self.processor);
                 }
+                let now_ms = self.now_ms();
+                if let Some(fast) = &mut self.fast {
+                    fast.sweep(&mut self.processor, &mut self.cache, now_ms, &mut stats);
+                }
             }
 
             let now_ms = self.now_ms();
@@ -97,7 +110,7 @@ impl<P: PacketProcessor> Worker<P> {
                 rx.clear();
                 self.sockets[slot].receive(self.params.batch, &mut rx);
                 for &(addr, len) in &rx {
-                    self.handle(addr, len, now_ms, &mut stats, &mut dirty);
+                    self.handle(slot, addr, len, now_ms, &mut stats, &mut dirty);
                 }
             }
             for s in &mut self.sockets {
@@ -118,7 +131,13 @@ impl<P: PacketProcessor> Worker<P> {
             }
 
             if now_ms >= next_tick {
+                if let Some(fast) = &mut self.fast {
+                    fast.harvest(&mut self.processor, now_ms, &mut stats);
+                }
                 self.processor.tick(rvs_core::Instant::from_millis(now_ms));
+                if let Some(fast) = &mut self.fast {
+                    fast.sweep(&mut self.processor, &mut self.cache, now_ms, &mut stats);
+                }
                 stats.ticks += 1;
                 let mut x = XskStats::default();
                 for s in &self.sockets {
@@ -131,6 +150,11 @@ impl<P: PacketProcessor> Worker<P> {
             }
             self.shared.publish(&stats);
         }
+        let now_ms = self.now_ms();
+        if let Some(fast) = &mut self.fast {
+            // The entries die with the worker; their last packets still count.
+            fast.flush(&mut self.processor, now_ms, &mut stats);
+        }
         self.shared.publish(&stats);
     }
 
@@ -140,6 +164,7 @@ impl<P: PacketProcessor> Worker<P> {
 
     fn handle(
         &mut self,
+        rx_slot: usize,
         addr: u64,
         len: u32,
         now_ms: u64,
@@ -160,7 +185,13 @@ impl<P: PacketProcessor> Worker<P> {
             self.umem.release(addr);
             return;
         }
+        let tagged = stats.vlan_stripped;
         let (start, len) = strip_vlan(frame, start, len, stats);
+        // The program keys untagged frames only; read the tuple before the core rewrites it.
+        let tuple = match &self.fast {
+            Some(_) if stats.vlan_stripped == tagged => Tuple::of_frame(&frame[start..start + len]),
+            _ => None,
+        };
         let now = rvs_core::Instant::from_millis(now_ms);
         match self.processor.process(frame, start, len, now) {
             Verdict::Drop(_) => {
@@ -197,6 +228,17 @@ impl<P: PacketProcessor> Worker<P> {
                             stats.tx_packets += 1;
                             stats.tx_bytes += len as u64;
                             dirty[eg.slot] = true;
+                            if let (Some(fast), Some(t)) = (&mut self.fast, &tuple) {
+                                fast.after_forward(
+                                    &mut self.processor,
+                                    rx_slot,
+                                    t,
+                                    next_hop,
+                                    &eg,
+                                    now_ms,
+                                    stats,
+                                );
+                            }
                         } else {
                             stats.tx_ring_full += 1;
                             self.umem.release(addr);

@@ -147,6 +147,12 @@ impl Lab {
         self.spawn_rvsd();
     }
 
+    /// As [`Lab::start_rvsd`], with extra rvsd arguments (e.g. `--no-fast-path`).
+    pub fn start_rvsd_with(&mut self, args: &[&str]) {
+        self.rvsd_extra = args.iter().map(|a| a.to_string()).collect();
+        self.spawn_rvsd();
+    }
+
     /// Starts rvsd again with the arguments of the last start.
     pub fn restart_rvsd(&mut self) {
         assert!(self.rvsd.is_none(), "rvsd is still running");

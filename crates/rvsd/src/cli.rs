@@ -34,6 +34,10 @@ pub struct Cli {
     /// Most connection entries per worker; the oldest idle ones are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     pub max_conns: usize,
+    /// Forward every packet through AF_XDP and the core: no XDP fast path for established
+    /// flows (it is on by default).
+    #[arg(long)]
+    pub no_fast_path: bool,
     /// Where SIGUSR1 writes the data plane's counters (drops by reason, steering, AF_XDP) as
     /// JSON, replaced atomically [default: the log, at info level].
     #[arg(long, value_name = "FILE")]

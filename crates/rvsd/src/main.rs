@@ -73,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         },
         busy_poll: cli.busy_poll,
         max_conns: cli.max_conns,
+        fast_path: !cli.no_fast_path,
         ..DataplaneConfig::default()
     };
     let seed = std::time::SystemTime::now()

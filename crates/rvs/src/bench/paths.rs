@@ -19,6 +19,8 @@ pub enum PathKind {
     Direct,
     /// NAT lab: rvsd on both director legs, `-m` to rs1 and rs2.
     RvsdNat,
+    /// As `RvsdNat` with `--no-fast-path`: every packet through AF_XDP and the core.
+    RvsdNatAfxdp,
     /// NAT lab, rvsd stopped: nftables DNAT `numgen inc mod 2` to rs1/rs2 in the director.
     NftDnat,
     /// NAT lab, rvsd stopped: HAProxy `mode tcp` on the VIP in the director, one thread.
@@ -27,6 +29,8 @@ pub enum PathKind {
     DirectDr,
     /// DR lab: rvsd on the director, `-g` to rs1 and rs2.
     RvsdDr,
+    /// As `RvsdDr` with `--no-fast-path`.
+    RvsdDrAfxdp,
     /// TUN lab, no balancer: client → router → rs1's RIP on the real servers' subnet.
     DirectTun,
     /// TUN lab: rvsd on the director, `-i` (IP-in-IP) to rs1 and rs2.
@@ -35,13 +39,15 @@ pub enum PathKind {
 
 impl PathKind {
     /// Every path, in the order a repetition runs them (before rotation).
-    pub const ALL: [PathKind; 8] = [
+    pub const ALL: [PathKind; 10] = [
         PathKind::Direct,
         PathKind::RvsdNat,
+        PathKind::RvsdNatAfxdp,
         PathKind::NftDnat,
         PathKind::Haproxy,
         PathKind::DirectDr,
         PathKind::RvsdDr,
+        PathKind::RvsdDrAfxdp,
         PathKind::DirectTun,
         PathKind::RvsdTun,
     ];
@@ -51,10 +57,12 @@ impl PathKind {
         match self {
             Self::Direct => "direct",
             Self::RvsdNat => "rvsd-nat",
+            Self::RvsdNatAfxdp => "rvsd-nat-afxdp",
             Self::NftDnat => "nft-dnat",
             Self::Haproxy => "haproxy",
             Self::DirectDr => "direct-dr",
             Self::RvsdDr => "rvsd-dr",
+            Self::RvsdDrAfxdp => "rvsd-dr-afxdp",
             Self::DirectTun => "direct-tun",
             Self::RvsdTun => "rvsd-tun",
         }
@@ -63,8 +71,10 @@ impl PathKind {
     /// The lab the path runs on.
     pub fn lab(self) -> Topology {
         match self {
-            Self::Direct | Self::RvsdNat | Self::NftDnat | Self::Haproxy => Topology::Nat,
-            Self::DirectDr | Self::RvsdDr => Topology::Dr,
+            Self::Direct | Self::RvsdNat | Self::RvsdNatAfxdp | Self::NftDnat | Self::Haproxy => {
+                Topology::Nat
+            }
+            Self::DirectDr | Self::RvsdDr | Self::RvsdDrAfxdp => Topology::Dr,
             Self::DirectTun | Self::RvsdTun => Topology::Tun,
         }
     }
@@ -76,7 +86,15 @@ impl PathKind {
 
     /// Whether rvsd is the balancer.
     pub fn is_rvsd(self) -> bool {
-        matches!(self, Self::RvsdNat | Self::RvsdDr | Self::RvsdTun)
+        matches!(
+            self,
+            Self::RvsdNat | Self::RvsdNatAfxdp | Self::RvsdDr | Self::RvsdDrAfxdp | Self::RvsdTun
+        )
+    }
+
+    /// Whether rvsd runs with `--no-fast-path` (every packet through AF_XDP).
+    pub fn no_fast_path(self) -> bool {
+        matches!(self, Self::RvsdNatAfxdp | Self::RvsdDrAfxdp)
     }
 
     /// Whether the 64-byte UDP figure applies (HAProxy `mode tcp` carries no UDP).
@@ -105,15 +123,23 @@ impl PathKind {
             Self::Direct => {
                 "NAT lab, no balancer: client → director (kernel IP forwarding, no rules) → rs1"
             }
-            Self::RvsdNat => "NAT lab: rvsd on eth0+eth1 of the director, rr, `-m` to rs1, rs2",
+            Self::RvsdNat => {
+                "NAT lab: rvsd on eth0+eth1 of the director, rr, `-m` to rs1, rs2 (XDP fast path on)"
+            }
+            Self::RvsdNatAfxdp => "as rvsd-nat with `--no-fast-path`: every packet through AF_XDP",
             Self::NftDnat => {
                 "NAT lab, rvsd stopped: nftables `dnat to numgen inc mod 2 map { rs1, rs2 }`"
             }
             Self::Haproxy => "NAT lab, rvsd stopped: HAProxy `mode tcp`, nbthread 1, rr",
             Self::DirectDr => "DR lab, no balancer: client → router → rs1",
-            Self::RvsdDr => "DR lab: rvsd on the director's eth0, rr, `-g` to rs1, rs2",
+            Self::RvsdDr => {
+                "DR lab: rvsd on the director's eth0, rr, `-g` to rs1, rs2 (XDP fast path on)"
+            }
+            Self::RvsdDrAfxdp => "as rvsd-dr with `--no-fast-path`: every packet through AF_XDP",
             Self::DirectTun => "TUN lab, no balancer: client → router → rs1",
-            Self::RvsdTun => "TUN lab: rvsd on the director's eth0, rr, `-i` to rs1, rs2",
+            Self::RvsdTun => {
+                "TUN lab: rvsd on the director's eth0, rr, `-i` to rs1, rs2 (TUN is not fast-pathed)"
+            }
         }
     }
 }
