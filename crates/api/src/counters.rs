@@ -43,6 +43,13 @@ pub struct SteerCounters {
     pub no_socket: u64,
     /// Port-less fragments matched (also counted as steered or no_socket).
     pub fragments: u64,
+    /// Packets the XDP fast path forwarded (established flows, without AF_XDP).
+    pub fast_hits: u64,
+    /// Packets of a fast-path flow the program left to AF_XDP (TTL, MTU, padding).
+    pub fast_fallbacks: u64,
+    /// Frames lost by fast-path redirects to a device that could not take them; the
+    /// workers then send that device's flows through AF_XDP for a while.
+    pub fast_redirect_errors: u64,
 }
 
 /// One worker's driver counters (or their sum).
@@ -86,6 +93,20 @@ pub struct WorkerCounters {
     pub xsk_tx_invalid_descs: u64,
     /// Kernel: times a TX ring was empty when the kernel looked for work.
     pub xsk_tx_ring_empty: u64,
+    /// Fast path: flow entries installed.
+    pub fast_installs: u64,
+    /// Fast path: flow entries removed (closed, expired, changed, configuration change).
+    pub fast_removals: u64,
+    /// Fast path: offloadable flows not installed (flow map full or held by another worker).
+    pub fast_install_failed: u64,
+    /// Fast path: flow entries installed now (a gauge).
+    pub fast_flows: u64,
+    /// Fast path: packets forwarded, as harvested into the statistics.
+    pub fast_packets: u64,
+    /// Fast path: IP bytes forwarded, as harvested.
+    pub fast_bytes: u64,
+    /// Fast path: times an egress was taken off the fast path after redirect errors.
+    pub fast_egress_disabled: u64,
 }
 
 /// The connection table's figures.

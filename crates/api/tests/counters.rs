@@ -34,6 +34,7 @@ fn sample() -> DataplaneCounters {
             passed: 7,
             no_socket: 0,
             fragments: 1,
+            ..SteerCounters::default()
         },
         workers: WorkerCounters {
             rx_packets: 15,

@@ -38,6 +38,7 @@ mod fast;
 mod fast_tests;
 mod icmp;
 mod input;
+mod offload;
 pub(crate) mod packet;
 mod rip_filter;
 pub mod sample;
@@ -59,6 +60,8 @@ use crate::verdict::Verdict;
 
 use fast::Shortcut;
 use state::DirState;
+
+pub use offload::{Offload, OffloadRewrite};
 
 /// IPVS sysctls that change the director's behaviour (reference §3.11); defaults as the
 /// kernel's.
@@ -150,6 +153,8 @@ pub struct Director {
     est_clock: EstimatorClock,
     ip_ident: u16,
     icmp_sent: u64,
+    /// Bumped whenever offloads handed out may be stale (see [`Director::offload`]).
+    offload_gen: u64,
     /// Take the fast path for established IPv4 flows (off only in the differential tests).
     fast_path: bool,
     /// Packets the fast path handled.
@@ -179,6 +184,7 @@ impl Director {
             est_clock: EstimatorClock::default(),
             ip_ident: (opts.seed as u16) ^ 0x5a5a,
             icmp_sent: 0,
+            offload_gen: 0,
             fast_path: true,
             #[cfg(test)]
             fast_hits: 0,
@@ -192,6 +198,7 @@ impl Director {
 
     /// Change the sysctls.
     pub fn set_sysctls(&mut self, s: Sysctls) {
+        self.offload_gen += 1;
         self.opts.sysctls = s;
     }
 
@@ -200,6 +207,7 @@ impl Director {
     /// services and destinations by id; a deleted destination's connections are flushed
     /// when `expire_nodest_conn` is set, else they live on and their packets are dropped.
     pub fn set_snapshot(&mut self, snapshot: Arc<Snapshot>) {
+        self.offload_gen += 1;
         if snapshot.timeouts != self.snapshot.timeouts {
             self.conns.set_timeouts(snapshot.timeouts);
         }
@@ -222,6 +230,7 @@ impl Director {
     /// The director's own address of `addr`'s family: source of tunnel headers when no
     /// per-real-server source is known, and of ICMP errors sent towards real servers.
     pub fn set_local_address(&mut self, addr: IpAddr) {
+        self.offload_gen += 1;
         match addr {
             IpAddr::V4(_) => self.local_v4 = Some(addr),
             IpAddr::V6(_) => self.local_v6 = Some(addr),
@@ -238,16 +247,19 @@ impl Director {
 
     /// What the driver learnt about the route to real server `rip` (source, MTU).
     pub fn set_path(&mut self, rip: IpAddr, path: PathInfo) {
+        self.offload_gen += 1;
         self.paths.insert(rip, path);
     }
 
     /// Forget the route information of `rip`.
     pub fn clear_path(&mut self, rip: IpAddr) {
+        self.offload_gen += 1;
         self.paths.remove(&rip);
     }
 
     /// The MTU of paths without [`PathInfo`] (default 1500); also the MTU towards clients.
     pub fn set_default_mtu(&mut self, mtu: u16) {
+        self.offload_gen += 1;
         self.default_mtu = mtu;
     }
 

@@ -117,7 +117,9 @@ enum {
 	STAT_PASSED = 1,
 	STAT_NO_SOCKET = 2,
 	STAT_FRAGMENTS = 3,
-	STAT_MAX = 4,
+	STAT_FAST_HITS = 4,     /* forwarded by the fast path */
+	STAT_FAST_FALLBACK = 5, /* flow entry found, packet left to the core */
+	STAT_MAX = 6,
 };
 
 struct {
@@ -165,6 +167,8 @@ static __always_inline int is_icmp_error(__u8 proto, __u8 type)
 		return type >= 1 && type <= 4;
 	return 0;
 }
+
+#include "fastpath.h"
 
 /* Parse an IP header at p (family from the EtherType or the ICMP quote) and the first
  * bytes of its transport header. Returns 0 on success, -1 when the packet is not ours to
@@ -339,6 +343,16 @@ int rvs_steer(struct xdp_md *ctx)
 	__u64 dst = (__u64)eth->h_dest[0] | (__u64)eth->h_dest[1] << 8 | (__u64)eth->h_dest[2] << 16 |
 		    (__u64)eth->h_dest[3] << 24 | (__u64)eth->h_dest[4] << 32 | (__u64)eth->h_dest[5] << 40;
 	if (dst != *own)
+		goto pass;
+
+	int fast = fast_path(ctx, ifindex);
+	if (fast >= 0)
+		return fast;
+	/* The packet pointers are re-derived after the fast path's helper calls. */
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > end)
 		goto pass;
 
 	__u16 type = eth->h_proto;

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::fastpath::flows::FastPath;
 use crate::hold::HoldQueue;
 use crate::monitor::{Monitor, NetState};
 use crate::netlink::LocalAddress;
@@ -18,6 +19,9 @@ use crate::steer::{Attachment, MAX_QUEUES, SteerEntry, SteerStats, Steering, Xdp
 use crate::sys::{EventFd, if_index};
 use crate::worker::{Job, LoopParams, Worker};
 use crate::xsk::{BindMode, RingSizes, Umem, XskSocket};
+
+/// Upper bound of the fast path's flow map (entries are allocated as installed).
+pub const MAX_FLOW_ENTRIES: usize = 1 << 22;
 
 /// How to run the data plane.
 #[derive(Debug, Clone)]
@@ -43,6 +47,8 @@ pub struct DataplaneConfig {
     pub batch_size: u32,
     /// Interval of the processor's tick (expiry); at least 100 ms.
     pub tick_interval: Duration,
+    /// Forward established flows in the XDP program (see [`crate::fastpath`]).
+    pub fast_path: bool,
 }
 
 impl Default for DataplaneConfig {
@@ -58,6 +64,7 @@ impl Default for DataplaneConfig {
             rings: RingSizes::default(),
             batch_size: 64,
             tick_interval: Duration::from_secs(1),
+            fast_path: true,
         }
     }
 }
@@ -157,10 +164,21 @@ impl<P: PacketProcessor> Dataplane<P> {
         let managed: HashMap<u32, usize> =
             ifindexes.iter().enumerate().map(|(s, i)| (*i, s)).collect();
 
-        let steering = Arc::new(Mutex::new(Steering::attach(
+        // Two entries per connection (NAT: both directions), bounded by the table caps.
+        let flow_entries = config
+            .max_conns
+            .saturating_mul(2)
+            .saturating_mul(workers)
+            .clamp(1, MAX_FLOW_ENTRIES);
+        let steering = Arc::new(Mutex::new(Steering::attach_with(
             &config.interfaces,
             config.xdp_mode,
+            flow_entries as u32,
         )?));
+        let (flow_map_id, xmit_drops_id) = {
+            let st = steering.lock().unwrap_or_else(|p| p.into_inner());
+            (st.flow_map_id()?, st.xmit_drops_map_id())
+        };
         let hook_steering = steering.clone();
         let monitor = Monitor::start(Box::new(move |locals: &[LocalAddress]| {
             let addrs: Vec<IpAddr> = locals.iter().map(|l| l.addr).collect();
@@ -234,6 +252,16 @@ impl<P: PacketProcessor> Dataplane<P> {
                 shared: shared.clone(),
                 epoch,
                 params,
+                fast: if config.fast_path {
+                    Some(FastPath::open(
+                        flow_map_id,
+                        xmit_drops_id,
+                        ifindexes.clone(),
+                        flow_entries / workers,
+                    )?)
+                } else {
+                    None
+                },
             };
             let thread = std::thread::Builder::new()
                 .name(format!("rvs-worker-{n}"))

@@ -48,10 +48,15 @@
 //!   fragments (no ports) are steered when their destination is a VIP of that protocol (or
 //!   their source a NAT real server and destination not local), so the core counts and drops
 //!   them as IPVS does instead of the kernel seeing half a datagram.
+//! - Fast path (on by default, [`DataplaneConfig::fast_path`]): established TCP and UDP
+//!   flows (DR and NAT) are forwarded by the XDP program itself once the core has seen them;
+//!   see [`fastpath`]. XDP redirects into a veth need NAPI on its peer (GRO on, or an XDP
+//!   program there); failing redirects are counted and those flows fall back to AF_XDP.
 
 pub mod dataplane;
 pub mod director;
 pub mod error;
+pub mod fastpath;
 mod hold;
 pub mod monitor;
 pub mod netlink;
@@ -69,5 +74,5 @@ pub use monitor::NetState;
 pub use nexthop::{Egress, Miss};
 pub use processor::PacketProcessor;
 pub use stats::WorkerStats;
-pub use steer::{Attachment, SteerEntry, SteerStats, Steering, XdpMode};
+pub use steer::{Attachment, DEFAULT_FLOW_ENTRIES, SteerEntry, SteerStats, Steering, XdpMode};
 pub use xsk::{BindMode, RingSizes};

@@ -1,5 +1,8 @@
 //! What a worker calls for every received frame: the LVS core, or any other processor.
 
+use std::net::IpAddr;
+
+use rvs_core::director::Offload;
 use rvs_core::{Instant, Verdict};
 
 /// A per-worker packet processor (the core's director, or a test double).
@@ -13,4 +16,35 @@ pub trait PacketProcessor: Send + 'static {
     fn process(&mut self, buf: &mut [u8], start: usize, len: usize, now: Instant) -> Verdict;
     /// Periodic work (expiry, rates); called at least every tick interval.
     fn tick(&mut self, now: Instant);
+
+    /// How the XDP fast path may forward further packets like the one just forwarded
+    /// (tuple as received, ports in host order); `None` (the default): never offload.
+    fn offload(
+        &self,
+        _proto: u8,
+        _src: IpAddr,
+        _sport: u16,
+        _dst: IpAddr,
+        _dport: u16,
+    ) -> Option<Offload> {
+        None
+    }
+
+    /// Account for packets the fast path forwarded for `o` (the last at `last_seen`);
+    /// false: the offload no longer holds and its entry must go.
+    fn offload_refresh(
+        &mut self,
+        _o: &Offload,
+        _packets: u64,
+        _bytes: u64,
+        _last_seen: Instant,
+        _now: Instant,
+    ) -> bool {
+        false
+    }
+
+    /// Changes whenever earlier offloads may be stale (configuration changed).
+    fn offload_generation(&self) -> u64 {
+        0
+    }
 }

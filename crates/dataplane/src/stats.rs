@@ -82,4 +82,18 @@ worker_stats! {
     vlan_stripped,
     /// Calls of the processor's tick.
     ticks,
+    /// Flow entries installed in the XDP fast path.
+    fast_installs,
+    /// Flow entries removed (connection closed, expired or changed; configuration change).
+    fast_removals,
+    /// Offloadable flows not installed: flow map full or entry held by another worker.
+    fast_install_failed,
+    /// Flow entries installed now (a gauge; summed over workers).
+    fast_flows,
+    /// Packets the fast path forwarded, as harvested into the core's statistics.
+    fast_packets,
+    /// IP bytes the fast path forwarded, as harvested.
+    fast_bytes,
+    /// Times an egress interface was taken off the fast path after redirect errors.
+    fast_egress_disabled,
 }

@@ -12,10 +12,11 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
+use aya::maps::xdp::DevMap;
 use aya::maps::{HashMap as BpfHashMap, MapData, PerCpuArray, XskMap};
 use aya::programs::xdp::XdpLinkId;
-use aya::programs::{Xdp, XdpMode as AyaXdpMode, loaded_programs};
-use aya::{Ebpf, EbpfLoader};
+use aya::programs::{BtfTracePoint, ProgramFd, Xdp, XdpMode as AyaXdpMode, loaded_programs};
+use aya::{Btf, Ebpf, EbpfLoader};
 use rvs_core::Protocol;
 
 use crate::error::{Error, Result};
@@ -24,6 +25,12 @@ use crate::sys::if_index;
 
 /// The compiled steering program.
 static STEER_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/steer.bpf.o"));
+/// The redirect-error counter (a BTF tracepoint program).
+static XMIT_ERR_OBJ: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xmit_err.bpf.o"));
+
+/// Default size of the fast path's flow map.
+pub const DEFAULT_FLOW_ENTRIES: u32 = 65_536;
 
 /// Name of the XDP program (the kernel keeps the first 15 bytes).
 pub const PROGRAM_NAME: &str = "rvs_steer";
@@ -81,6 +88,13 @@ pub struct SteerStats {
     pub no_socket: u64,
     /// Port-less fragments matched (steered or no-socket).
     pub fragments: u64,
+    /// Packets forwarded by the XDP fast path.
+    pub fast_hits: u64,
+    /// Packets of a fast-path flow left to the core (TTL, MTU, padding trouble).
+    pub fast_fallbacks: u64,
+    /// Frames lost by XDP redirects to a device that could not take them (counted by the
+    /// tracing program; the workers then fall back to AF_XDP for that device).
+    pub fast_redirect_errors: u64,
 }
 
 /// Key of every steering map; must match `struct steer_key` in steer.bpf.c.
@@ -140,6 +154,19 @@ pub struct Steering {
     ifmac: BpfHashMap<MapData, u32, u64>,
     xsks: XskMap<MapData>,
     stats: PerCpuArray<MapData, u64>,
+    /// The fast path's flow map (the workers open their own handles by id).
+    flows: MapData,
+    /// slot -> egress interface for the fast path's redirects.
+    egress: DevMap<MapData>,
+    /// The redirect-error counter, when the kernel lets us attach it.
+    xmit_err: Option<XmitErr>,
+}
+
+/// The loaded redirect-error tracing programs and their drop map, keyed by
+/// (network namespace inode << 32 | ifindex).
+struct XmitErr {
+    _ebpf: Ebpf,
+    drops: BpfHashMap<MapData, u64, u64>,
 }
 
 impl std::fmt::Debug for Steering {
@@ -157,12 +184,20 @@ fn bpf_err(e: impl std::fmt::Display) -> Error {
 impl Steering {
     /// Load the program and attach it to `interfaces` (slot i = interfaces[i]).
     pub fn attach(interfaces: &[String], mode: XdpMode) -> Result<Self> {
+        Self::attach_with(interfaces, mode, DEFAULT_FLOW_ENTRIES)
+    }
+
+    /// [`Steering::attach`] with a flow map of `flow_entries` entries (at least 1).
+    pub fn attach_with(interfaces: &[String], mode: XdpMode, flow_entries: u32) -> Result<Self> {
         if interfaces.len() > MAX_INTERFACES {
             return Err(Error::Config(format!(
                 "at most {MAX_INTERFACES} interfaces"
             )));
         }
-        let mut ebpf = EbpfLoader::new().load(STEER_OBJ).map_err(bpf_err)?;
+        let mut ebpf = EbpfLoader::new()
+            .map_max_entries("rvs_flows", flow_entries.max(1))
+            .load(STEER_OBJ)
+            .map_err(bpf_err)?;
         let mut take = |name: &str| {
             ebpf.take_map(name)
                 .ok_or_else(|| Error::Bpf(format!("map {name} missing")))
@@ -177,6 +212,12 @@ impl Steering {
         let ifmac = BpfHashMap::try_from(take("rvs_ifmac")?).map_err(bpf_err)?;
         let xsks = XskMap::try_from(take("rvs_xsks")?).map_err(bpf_err)?;
         let stats = PerCpuArray::try_from(take("rvs_stats")?).map_err(bpf_err)?;
+        let flows = take("rvs_flows")?;
+        let flows = match flows {
+            aya::maps::Map::HashMap(m) => m,
+            _ => return Err(Error::Bpf("rvs_flows is not a hash map".into())),
+        };
+        let egress = DevMap::try_from(take("rvs_egress")?).map_err(bpf_err)?;
         let prog: &mut Xdp = ebpf
             .program_mut(PROGRAM_NAME)
             .ok_or_else(|| Error::Bpf("program rvs_steer missing".into()))?
@@ -198,19 +239,21 @@ impl Steering {
             ifmac,
             xsks,
             stats,
+            flows,
+            egress,
+            xmit_err: load_xmit_err(),
         };
         let mut nl = NlSocket::new()?;
         for (slot, iface) in interfaces.iter().enumerate() {
             let ifindex = if_index(iface)?;
             remove_stale(&mut nl, iface, ifindex)?;
             s.attach_one(iface, ifindex, mode)?;
-            s.ifslot.insert(ifindex, slot as u32, 0).map_err(bpf_err)?;
             let mac = crate::netlink::link(&mut nl, ifindex)?.mac.ok_or_else(|| {
                 Error::Bpf(format!(
                     "{iface} has no MAC address: only Ethernet links are served"
                 ))
             })?;
-            s.ifmac.insert(ifindex, mac_key(mac), 0).map_err(bpf_err)?;
+            s.register_interface(slot, ifindex, mac)?;
         }
         Ok(s)
     }
@@ -250,6 +293,49 @@ impl Steering {
             "attaching to {iface}: {}",
             last.map(|e| format!("{e:?}")).unwrap_or_default()
         )))
+    }
+
+    /// Serve `ifindex` (MAC `mac`) as interface `slot`: its frames addressed to `mac` are
+    /// steered, and the fast path may redirect to it. [`Steering::attach`] does this for
+    /// every interface; tests call it for interfaces they run the program on unattached.
+    pub fn register_interface(&mut self, slot: usize, ifindex: u32, mac: [u8; 6]) -> Result<()> {
+        if slot >= MAX_INTERFACES {
+            return Err(Error::Config(format!(
+                "slot {slot} beyond {MAX_INTERFACES}"
+            )));
+        }
+        self.ifslot
+            .insert(ifindex, slot as u32, 0)
+            .map_err(bpf_err)?;
+        self.ifmac
+            .insert(ifindex, mac_key(mac), 0)
+            .map_err(bpf_err)?;
+        self.egress
+            .set(slot as u32, ifindex, None, 0)
+            .map_err(bpf_err)?;
+        Ok(())
+    }
+
+    /// Id of the fast path's flow map (workers and tools open it by id).
+    pub fn flow_map_id(&self) -> Result<u32> {
+        Ok(self.flows.info().map_err(bpf_err)?.id())
+    }
+
+    /// Id of the redirect-error map, when the tracing program is attached.
+    pub fn xmit_drops_map_id(&self) -> Option<u32> {
+        let x = self.xmit_err.as_ref()?;
+        x.drops_id()
+    }
+
+    /// The loaded XDP program (e.g. for BPF_PROG_TEST_RUN).
+    pub fn program_fd(&self) -> Result<&ProgramFd> {
+        let prog: &Xdp = self
+            .ebpf
+            .program(PROGRAM_NAME)
+            .ok_or_else(|| Error::Bpf("program missing".into()))?
+            .try_into()
+            .map_err(bpf_err)?;
+        prog.fd().map_err(bpf_err)
     }
 
     /// Where the program is attached.
@@ -345,6 +431,9 @@ impl Steering {
             passed: sum(1)?,
             no_socket: sum(2)?,
             fragments: sum(3)?,
+            fast_hits: sum(4)?,
+            fast_fallbacks: sum(5)?,
+            fast_redirect_errors: self.xmit_err.as_ref().map_or(0, XmitErr::total),
         })
     }
 
@@ -432,6 +521,67 @@ fn remove_stale(nl: &mut NlSocket, iface: &str, ifindex: u32) -> Result<()> {
 /// The compiled steering program (an ELF object), e.g. to load it with aya in a tool.
 pub fn program_object() -> &'static [u8] {
     STEER_OBJ
+}
+
+impl XmitErr {
+    /// Drops towards devices of our own network namespace.
+    fn total(&self) -> u64 {
+        let ns = netns_inode();
+        self.drops
+            .iter()
+            .filter_map(|r| r.ok())
+            .filter(|(k, _)| k >> 32 == ns)
+            .map(|(_, v)| v)
+            .sum()
+    }
+
+    fn drops_id(&self) -> Option<u32> {
+        use aya::maps::IterableMap as _;
+        self.drops.map().info().ok().map(|i| i.id())
+    }
+}
+
+/// Inode of this thread's network namespace (the high half of the redirect-error keys).
+pub(crate) fn netns_inode() -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/thread-self/ns/net").map_or(0, |m| m.ino())
+}
+
+/// Load and attach the redirect-error counter; `None` (logged) where the kernel lacks BTF
+/// or refuses it: the fast path then cannot notice failing redirects.
+fn load_xmit_err() -> Option<XmitErr> {
+    let attempt = || -> Result<XmitErr> {
+        let btf = Btf::from_sys_fs().map_err(bpf_err)?;
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .load(XMIT_ERR_OBJ)
+            .map_err(bpf_err)?;
+        for (name, tracepoint) in [
+            ("rvs_xmit_err", "xdp_devmap_xmit"),
+            ("rvs_redirect_err", "xdp_redirect_err"),
+        ] {
+            let prog: &mut BtfTracePoint = ebpf
+                .program_mut(name)
+                .ok_or_else(|| Error::Bpf(format!("program {name} missing")))?
+                .try_into()
+                .map_err(bpf_err)?;
+            prog.load(tracepoint, &btf).map_err(bpf_err)?;
+            prog.attach().map_err(bpf_err)?;
+        }
+        let drops = BpfHashMap::try_from(
+            ebpf.take_map("rvs_xmit_drops")
+                .ok_or_else(|| Error::Bpf("map rvs_xmit_drops missing".into()))?,
+        )
+        .map_err(bpf_err)?;
+        Ok(XmitErr { _ebpf: ebpf, drops })
+    };
+    match attempt() {
+        Ok(x) => Some(x),
+        Err(e) => {
+            tracing::warn!(error = %e, "redirect-error counter not attached: failing fast-path redirects go unnoticed");
+            None
+        }
+    }
 }
 
 /// A MAC as the steering program compares it: bytes 0..5 little-endian in the low 48 bits.

@@ -7,6 +7,11 @@
 //! rings → flush TX → tick → publish counters. Control requests arrive on a channel, signalled
 //! through an eventfd in the poll set, and run between batches. Frames whose next hop has no
 //! MAC yet wait in a [`HoldQueue`] and are retried every few milliseconds while any wait.
+//!
+//! With the XDP fast path on, the worker also owns its flow-map entries
+//! ([`crate::fastpath`]): it installs one after forwarding a packet of an offloadable flow,
+//! harvests their counters before every tick, and sweeps out stale ones after every tick
+//! and control request.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +20,8 @@ use std::time::Duration;
 
 use rvs_core::Verdict;
 
+use crate::fastpath::flows::FastPath;
+use crate::fastpath::tuple::Tuple;
 use crate::hold::{Held, HoldQueue};
 use crate::nexthop::{Egress, Miss, NextHopCache};
 use crate::processor::PacketProcessor;
@@ -49,6 +56,8 @@ pub(crate) struct Worker<P> {
     pub shared: Arc<SharedStats>,
     pub epoch: std::time::Instant,
     pub params: LoopParams,
+    /// The worker's fast-path entries; `None` when the fast path is off.
+    pub fast: Option<FastPath>,
 }
 
 impl<P: PacketProcessor> Worker<P> {
@@ -97,6 +106,10 @@ impl<P: PacketProcessor> Worker<P> {
                 while let Ok(job) = self.jobs.try_recv() {
                     job(&mut self.processor);
                 }
+                let now_ms = self.now_ms();
+                if let Some(fast) = &mut self.fast {
+                    fast.sweep(&mut self.processor, &mut self.cache, now_ms, &mut stats);
+                }
             }
 
             let now_ms = self.now_ms();
@@ -107,7 +120,7 @@ impl<P: PacketProcessor> Worker<P> {
                 rx.clear();
                 self.sockets[slot].receive(self.params.batch, &mut rx);
                 for &(addr, len) in &rx {
-                    self.handle(addr, len, now_ms, &mut stats, &mut dirty);
+                    self.handle(slot, addr, len, now_ms, &mut stats, &mut dirty);
                 }
             }
             if !self.held.is_empty() {
@@ -131,7 +144,13 @@ impl<P: PacketProcessor> Worker<P> {
             }
 
             if now_ms >= next_tick {
+                if let Some(fast) = &mut self.fast {
+                    fast.harvest(&mut self.processor, now_ms, &mut stats);
+                }
                 self.processor.tick(rvs_core::Instant::from_millis(now_ms));
+                if let Some(fast) = &mut self.fast {
+                    fast.sweep(&mut self.processor, &mut self.cache, now_ms, &mut stats);
+                }
                 stats.ticks += 1;
                 let mut x = XskStats::default();
                 for s in &self.sockets {
@@ -144,6 +163,11 @@ impl<P: PacketProcessor> Worker<P> {
             }
             self.shared.publish(&stats);
         }
+        let now_ms = self.now_ms();
+        if let Some(fast) = &mut self.fast {
+            // The entries die with the worker; their last packets still count.
+            fast.flush(&mut self.processor, now_ms, &mut stats);
+        }
         self.shared.publish(&stats);
     }
 
@@ -153,6 +177,7 @@ impl<P: PacketProcessor> Worker<P> {
 
     fn handle(
         &mut self,
+        rx_slot: usize,
         addr: u64,
         len: u32,
         now_ms: u64,
@@ -173,7 +198,13 @@ impl<P: PacketProcessor> Worker<P> {
             self.umem.release(addr);
             return;
         }
+        let tagged = stats.vlan_stripped;
         let (start, len) = strip_vlan(frame, start, len, stats);
+        // The program keys untagged frames only; read the tuple before the core rewrites it.
+        let tuple = match &self.fast {
+            Some(_) if stats.vlan_stripped == tagged => Tuple::of_frame(&frame[start..start + len]),
+            _ => None,
+        };
         let now = rvs_core::Instant::from_millis(now_ms);
         match self.processor.process(frame, start, len, now) {
             Verdict::Drop(_) => {
@@ -208,7 +239,19 @@ impl<P: PacketProcessor> Worker<P> {
                             len,
                             since_ms: now_ms,
                         };
-                        self.send(frame, eg, stats, dirty);
+                        if self.send(frame, eg, stats, dirty)
+                            && let (Some(fast), Some(t)) = (&mut self.fast, &tuple)
+                        {
+                            fast.after_forward(
+                                &mut self.processor,
+                                rx_slot,
+                                t,
+                                next_hop,
+                                &eg,
+                                now_ms,
+                                stats,
+                            );
+                        }
                     }
                     Err(Miss::NoNeighbour) => {
                         stats.neighbour_held += 1;
@@ -231,26 +274,28 @@ impl<P: PacketProcessor> Worker<P> {
         }
     }
 
-    /// Put a rewritten frame on the TX ring of its egress interface.
-    fn send(&mut self, f: Held, eg: Egress, stats: &mut WorkerStats, dirty: &mut [bool]) {
+    /// Put a rewritten frame on the TX ring of its egress interface; whether it went.
+    fn send(&mut self, f: Held, eg: Egress, stats: &mut WorkerStats, dirty: &mut [bool]) -> bool {
         let Some(frame) = self.umem.frame_mut(f.addr) else {
             stats.invalid_frame += 1;
-            return;
+            return false;
         };
         frame[f.start..f.start + 6].copy_from_slice(&eg.dst_mac);
         frame[f.start + 6..f.start + 12].copy_from_slice(&eg.src_mac);
         let Some(sock) = self.sockets.get_mut(eg.slot) else {
             stats.not_managed += 1;
             self.umem.release(f.addr);
-            return;
+            return false;
         };
         if sock.transmit(f.addr + f.start as u64, f.len as u32) {
             stats.tx_packets += 1;
             stats.tx_bytes += f.len as u64;
             dirty[eg.slot] = true;
+            true
         } else {
             stats.tx_ring_full += 1;
             self.umem.release(f.addr);
+            false
         }
     }
 

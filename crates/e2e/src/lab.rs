@@ -140,7 +140,8 @@ impl Lab {
         self.start_rvsd_with(&["--state", &state]);
     }
 
-    /// As [`Lab::start_rvsd`], with more arguments for rvsd (e.g. `--metrics ADDR`).
+    /// As [`Lab::start_rvsd`], with more arguments for rvsd (e.g. `--metrics ADDR`,
+    /// `--no-fast-path`).
     pub fn start_rvsd_with(&mut self, extra: &[&str]) {
         self.rvsd_extra = extra.iter().map(|a| a.to_string()).collect();
         self.spawn_rvsd();

@@ -61,6 +61,12 @@ impl Netns {
     pub fn tx_offload_off(&self, dev: &str) -> Result<()> {
         self.exec("ethtool", &["-K", dev, "tx", "off"]).map(drop)
     }
+
+    /// `ethtool -K DEV gro on`: a veth then receives through NAPI, which is what lets it
+    /// take frames an XDP program redirects to its peer (rvsd's fast path).
+    pub fn gro_on(&self, dev: &str) -> Result<()> {
+        self.exec("ethtool", &["-K", dev, "gro", "on"]).map(drop)
+    }
 }
 
 /// Runs a program to completion; non-zero exit becomes [`Error::Command`] with its stderr.

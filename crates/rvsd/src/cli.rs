@@ -34,6 +34,15 @@ pub struct Cli {
     /// Most connection entries per worker; the oldest idle ones are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     pub max_conns: usize,
+    /// Forward every packet through AF_XDP and the core: no XDP fast path for established
+    /// flows. Without this flag or --fast-path, the fast path is on when every interface is
+    /// a physical NIC and off on virtual ones (veth, bridge, macvlan…), where XDP redirects
+    /// cost more than they save (BENCHMARKS.md).
+    #[arg(long, conflicts_with = "fast_path")]
+    pub no_fast_path: bool,
+    /// Forward established DR and NAT flows in the XDP program, also on virtual interfaces.
+    #[arg(long)]
+    pub fast_path: bool,
     /// Where SIGUSR1 writes the data plane's counters (drops by reason, steering, AF_XDP) as
     /// JSON, replaced atomically [default: the log, at info level].
     #[arg(long, value_name = "FILE")]

@@ -49,6 +49,9 @@ pub fn merge(dp: &DataplaneStats, cores: &[CoreCounters]) -> DataplaneCounters {
             passed: dp.steer.passed,
             no_socket: dp.steer.no_socket,
             fragments: dp.steer.fragments,
+            fast_hits: dp.steer.fast_hits,
+            fast_fallbacks: dp.steer.fast_fallbacks,
+            fast_redirect_errors: dp.steer.fast_redirect_errors,
         },
         workers: worker(&dp.total),
         per_worker: dp.workers.iter().map(worker).collect(),
@@ -85,6 +88,13 @@ fn worker(t: &WorkerStats) -> WorkerCounters {
         xsk_rx_invalid_descs: t.xsk.rx_invalid_descs,
         xsk_tx_invalid_descs: t.xsk.tx_invalid_descs,
         xsk_tx_ring_empty: t.xsk.tx_ring_empty_descs,
+        fast_installs: t.fast_installs,
+        fast_removals: t.fast_removals,
+        fast_install_failed: t.fast_install_failed,
+        fast_flows: t.fast_flows,
+        fast_packets: t.fast_packets,
+        fast_bytes: t.fast_bytes,
+        fast_egress_disabled: t.fast_egress_disabled,
     }
 }
 

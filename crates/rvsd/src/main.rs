@@ -73,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         },
         busy_poll: cli.busy_poll,
         max_conns: cli.max_conns,
+        fast_path: fast_path_wanted(&cli),
         ..DataplaneConfig::default()
     };
     let seed = std::time::SystemTime::now()
@@ -190,4 +191,26 @@ impl engine::Engine for EngineRef {
             None => anyhow::bail!("rvsd is stopping"),
         }
     }
+}
+
+/// The fast path's setting: the flags, else on only when every interface is a physical NIC
+/// (a device in /sys/class/net/IF/device). On virtual links the kernel converts every
+/// redirected frame back into an skb on the sender's core, which the lab measures as a loss.
+fn fast_path_wanted(cli: &Cli) -> bool {
+    if cli.no_fast_path || cli.fast_path {
+        return cli.fast_path;
+    }
+    let virtual_ifaces: Vec<&String> = cli
+        .interfaces
+        .iter()
+        .filter(|i| !std::path::Path::new(&format!("/sys/class/net/{i}/device")).exists())
+        .collect();
+    if virtual_ifaces.is_empty() {
+        return true;
+    }
+    tracing::info!(
+        interfaces = ?virtual_ifaces,
+        "XDP fast path off on virtual interfaces (--fast-path turns it on)"
+    );
+    false
 }

@@ -109,9 +109,11 @@ pub fn start(ctx: &mut Ctx, path: PathKind) -> Result<Balancer> {
             }
             Balancer::None
         }
-        PathKind::RvsdNat | PathKind::RvsdDr | PathKind::RvsdTun => {
-            Balancer::Rvsd(start_rvsd(ctx, path, &info, first)?)
-        }
+        PathKind::RvsdNat
+        | PathKind::RvsdNatFast
+        | PathKind::RvsdDr
+        | PathKind::RvsdDrFast
+        | PathKind::RvsdTun => Balancer::Rvsd(start_rvsd(ctx, path, &info, first)?),
         PathKind::NftDnat => Balancer::Nft(load_nft(ctx, path, &info, first)?),
         PathKind::Haproxy => Balancer::Haproxy(start_haproxy(ctx, path, &info, first)?),
     };
@@ -145,7 +147,7 @@ fn wait_for_http(balancer: &mut Balancer, client_ns: &str, addr: SocketAddr) -> 
 
 fn method_flag(path: PathKind) -> &'static str {
     match path {
-        PathKind::RvsdDr => "-g",
+        PathKind::RvsdDr | PathKind::RvsdDrFast => "-g",
         PathKind::RvsdTun => "-i",
         _ => "-m",
     }
@@ -164,6 +166,9 @@ fn start_rvsd(ctx: &mut Ctx, path: PathKind, info: &LabInfo, first: bool) -> Res
         "--log-level".into(),
         "warn".into(),
     ]);
+    if path.fast_path() {
+        args.push("--fast-path".into());
+    }
     let place = Placement::at(&info.namespaces.director, ctx.params.sut_core);
     let rvsd = ctx.tools.rvsd.display().to_string();
     ctx.note(path, first, place.display(&rvsd, &args));

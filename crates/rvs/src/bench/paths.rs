@@ -17,16 +17,21 @@ pub enum PathKind {
     /// NAT lab, no balancer: the client reaches rs1's RIP through the director's kernel IP
     /// forwarding (a route on the client via the director's external address).
     Direct,
-    /// NAT lab: rvsd on both director legs, `-m` to rs1 and rs2.
+    /// NAT lab: rvsd on both director legs, `-m` to rs1 and rs2 (its default on veth:
+    /// every packet through AF_XDP and the core).
     RvsdNat,
+    /// As `RvsdNat` with `--fast-path`: established flows forwarded by the XDP program.
+    RvsdNatFast,
     /// NAT lab, rvsd stopped: nftables DNAT `numgen inc mod 2` to rs1/rs2 in the director.
     NftDnat,
     /// NAT lab, rvsd stopped: HAProxy `mode tcp` on the VIP in the director, one thread.
     Haproxy,
     /// DR lab, no balancer: client → router → rs1's RIP.
     DirectDr,
-    /// DR lab: rvsd on the director, `-g` to rs1 and rs2.
+    /// DR lab: rvsd on the director, `-g` to rs1 and rs2 (AF_XDP, as `RvsdNat`).
     RvsdDr,
+    /// As `RvsdDr` with `--fast-path`.
+    RvsdDrFast,
     /// TUN lab, no balancer: client → router → rs1's RIP on the real servers' subnet.
     DirectTun,
     /// TUN lab: rvsd on the director, `-i` (IP-in-IP) to rs1 and rs2.
@@ -35,13 +40,15 @@ pub enum PathKind {
 
 impl PathKind {
     /// Every path, in the order a repetition runs them (before rotation).
-    pub const ALL: [PathKind; 8] = [
+    pub const ALL: [PathKind; 10] = [
         PathKind::Direct,
         PathKind::RvsdNat,
+        PathKind::RvsdNatFast,
         PathKind::NftDnat,
         PathKind::Haproxy,
         PathKind::DirectDr,
         PathKind::RvsdDr,
+        PathKind::RvsdDrFast,
         PathKind::DirectTun,
         PathKind::RvsdTun,
     ];
@@ -51,10 +58,12 @@ impl PathKind {
         match self {
             Self::Direct => "direct",
             Self::RvsdNat => "rvsd-nat",
+            Self::RvsdNatFast => "rvsd-nat-fast",
             Self::NftDnat => "nft-dnat",
             Self::Haproxy => "haproxy",
             Self::DirectDr => "direct-dr",
             Self::RvsdDr => "rvsd-dr",
+            Self::RvsdDrFast => "rvsd-dr-fast",
             Self::DirectTun => "direct-tun",
             Self::RvsdTun => "rvsd-tun",
         }
@@ -63,8 +72,10 @@ impl PathKind {
     /// The lab the path runs on.
     pub fn lab(self) -> Topology {
         match self {
-            Self::Direct | Self::RvsdNat | Self::NftDnat | Self::Haproxy => Topology::Nat,
-            Self::DirectDr | Self::RvsdDr => Topology::Dr,
+            Self::Direct | Self::RvsdNat | Self::RvsdNatFast | Self::NftDnat | Self::Haproxy => {
+                Topology::Nat
+            }
+            Self::DirectDr | Self::RvsdDr | Self::RvsdDrFast => Topology::Dr,
             Self::DirectTun | Self::RvsdTun => Topology::Tun,
         }
     }
@@ -76,7 +87,15 @@ impl PathKind {
 
     /// Whether rvsd is the balancer.
     pub fn is_rvsd(self) -> bool {
-        matches!(self, Self::RvsdNat | Self::RvsdDr | Self::RvsdTun)
+        matches!(
+            self,
+            Self::RvsdNat | Self::RvsdNatFast | Self::RvsdDr | Self::RvsdDrFast | Self::RvsdTun
+        )
+    }
+
+    /// Whether rvsd runs with `--fast-path` (established flows forwarded in XDP).
+    pub fn fast_path(self) -> bool {
+        matches!(self, Self::RvsdNatFast | Self::RvsdDrFast)
     }
 
     /// Whether the 64-byte UDP figure applies (HAProxy `mode tcp` carries no UDP).
@@ -105,15 +124,27 @@ impl PathKind {
             Self::Direct => {
                 "NAT lab, no balancer: client → director (kernel IP forwarding, no rules) → rs1"
             }
-            Self::RvsdNat => "NAT lab: rvsd on eth0+eth1 of the director, rr, `-m` to rs1, rs2",
+            Self::RvsdNat => {
+                "NAT lab: rvsd on eth0+eth1 of the director, rr, `-m` to rs1, rs2 (default: AF_XDP on veth)"
+            }
+            Self::RvsdNatFast => {
+                "as rvsd-nat with `--fast-path`: established flows forwarded by the XDP program"
+            }
             Self::NftDnat => {
                 "NAT lab, rvsd stopped: nftables `dnat to numgen inc mod 2 map { rs1, rs2 }`"
             }
             Self::Haproxy => "NAT lab, rvsd stopped: HAProxy `mode tcp`, nbthread 1, rr",
             Self::DirectDr => "DR lab, no balancer: client → router → rs1",
-            Self::RvsdDr => "DR lab: rvsd on the director's eth0, rr, `-g` to rs1, rs2",
+            Self::RvsdDr => {
+                "DR lab: rvsd on the director's eth0, rr, `-g` to rs1, rs2 (default: AF_XDP on veth)"
+            }
+            Self::RvsdDrFast => {
+                "as rvsd-dr with `--fast-path`: established flows forwarded by the XDP program"
+            }
             Self::DirectTun => "TUN lab, no balancer: client → router → rs1",
-            Self::RvsdTun => "TUN lab: rvsd on the director's eth0, rr, `-i` to rs1, rs2",
+            Self::RvsdTun => {
+                "TUN lab: rvsd on the director's eth0, rr, `-i` to rs1, rs2 (TUN is not fast-pathed)"
+            }
         }
     }
 }

@@ -101,6 +101,15 @@ fn build(plan: &Plan, opts: &UpOptions, dir: &Path) -> Result<LabInfo> {
             }
             host.ip(&["link", "set", end.dev, "up"])?;
         }
+        for (end, peer) in [(veth.a, veth.b), (veth.b, veth.a)] {
+            if matches!(peer.ns, Role::Director | Role::Director2) {
+                // rvsd's XDP fast path redirects frames out of the director's veth; the
+                // peer takes them only with NAPI on (GRO, or an XDP program of its own).
+                // Set once both ends are up: the kernel (6.18) only then advertises the
+                // director's end as a redirect target (NETDEV_XDP_ACT_NDO_XMIT).
+                ns(end.ns).gro_on(end.dev)?;
+            }
+        }
     }
     for a in &plan.addrs {
         let cidr = a.cidr.to_string();

@@ -88,7 +88,7 @@ const RATES: [RateField; 5] = [
 type WorkerField = (&'static str, &'static str, fn(&WorkerCounters) -> u64);
 
 /// The workers' driver and AF_XDP socket counters.
-const WORKER: [WorkerField; 18] = [
+const WORKER: [WorkerField; 24] = [
     (
         "rvs_worker_rx_packets_total",
         "Frames received from the AF_XDP sockets",
@@ -178,6 +178,36 @@ const WORKER: [WorkerField; 18] = [
         "rvs_xsk_tx_ring_empty_total",
         "Times an AF_XDP TX ring was empty when the kernel looked for work",
         |w| w.xsk_tx_ring_empty,
+    ),
+    (
+        "rvs_fastpath_installs_total",
+        "Flow entries installed in the XDP fast path",
+        |w| w.fast_installs,
+    ),
+    (
+        "rvs_fastpath_removals_total",
+        "Flow entries removed from the XDP fast path",
+        |w| w.fast_removals,
+    ),
+    (
+        "rvs_fastpath_install_failed_total",
+        "Offloadable flows not installed (flow map full or held by another worker)",
+        |w| w.fast_install_failed,
+    ),
+    (
+        "rvs_fastpath_packets_total",
+        "Packets the XDP fast path forwarded, as harvested into the statistics",
+        |w| w.fast_packets,
+    ),
+    (
+        "rvs_fastpath_bytes_total",
+        "IP bytes the XDP fast path forwarded, as harvested into the statistics",
+        |w| w.fast_bytes,
+    ),
+    (
+        "rvs_fastpath_egress_disabled_total",
+        "Times an egress interface was taken off the fast path after redirect errors",
+        |w| w.fast_egress_disabled,
     ),
 ];
 
@@ -300,6 +330,21 @@ pub fn render(services: &[ServiceEntry], dp: &DataplaneCounters) -> String {
             "Port-less fragments the XDP steering program matched.",
             dp.steer.fragments,
         ),
+        (
+            "rvs_fastpath_hits_total",
+            "Packets the XDP fast path forwarded without AF_XDP.",
+            dp.steer.fast_hits,
+        ),
+        (
+            "rvs_fastpath_fallbacks_total",
+            "Packets of a fast-path flow left to AF_XDP (TTL, MTU or padding).",
+            dp.steer.fast_fallbacks,
+        ),
+        (
+            "rvs_fastpath_redirect_errors_total",
+            "Frames lost by fast-path redirects to a device that could not take them.",
+            dp.steer.fast_redirect_errors,
+        ),
     ];
     for (name, help, n) in steer {
         out.family(name, Kind::Counter, help, [(Labels::new(), n)]);
@@ -315,6 +360,15 @@ pub fn render(services: &[ServiceEntry], dp: &DataplaneCounters) -> String {
                 .map(|(i, w)| (vec![("worker", i.to_string())], field(w))),
         );
     }
+    out.family(
+        "rvs_fastpath_flows",
+        Kind::Gauge,
+        "Flow entries in the XDP fast path now, per worker.",
+        dp.per_worker
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (vec![("worker", i.to_string())], w.fast_flows)),
+    );
     let t = &dp.table;
     out.family(
         "rvs_conn_table_entries",

@@ -112,6 +112,8 @@ fn sample_dataplane() -> DataplaneCounters {
             passed: 12,
             no_socket: 0,
             fragments: 0,
+            fast_hits: 40,
+            ..SteerCounters::default()
         },
         workers: WorkerCounters::default(),
         per_worker: vec![w0, w1],
@@ -195,8 +197,8 @@ fn rendering_follows_the_text_format_rules() {
         }
     }
     // 2 services × 10 + 2 destinations × 14 + 2 drop reasons + 1 ICMP + 4 steering
-    // + 2 workers × 18 + 6 table.
-    assert_eq!(samples, 20 + 28 + 2 + 1 + 4 + 36 + 6);
+    // + 3 fast path + 2 workers × (24 + 1 fast-path gauge) + 6 table.
+    assert_eq!(samples, 20 + 28 + 2 + 1 + 4 + 3 + 50 + 6);
 }
 
 #[test]
