@@ -53,6 +53,11 @@ impl Error {
     }
 
     /// An OS error, attributed to `call`.
+    /// Whether this is the kernel's "device or resource busy" (EBUSY).
+    pub(crate) fn is_busy(&self) -> bool {
+        matches!(self, Error::Sys { source, .. } if source.raw_os_error() == Some(libc::EBUSY))
+    }
+
     pub(crate) fn sys(call: &'static str, source: io::Error) -> Self {
         Error::Sys { call, source }
     }

@@ -104,6 +104,29 @@ impl XskSocket {
         mode: BindMode,
         need_wakeup: bool,
     ) -> Result<Self> {
+        // The kernel lets go of a queue's previous socket (e.g. of an rvsd that just exited
+        // or restarted) in deferred work; until then bind fails with EBUSY. Wait for it,
+        // boundedly: a queue held by a live process stays busy and the error is reported.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            match Self::open_any(umem, shared, ifindex, queue, sizes, mode, need_wakeup) {
+                Err(e) if e.is_busy() && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn open_any(
+        umem: &Umem,
+        shared: Option<&XskSocket>,
+        ifindex: u32,
+        queue: u32,
+        sizes: RingSizes,
+        mode: BindMode,
+        need_wakeup: bool,
+    ) -> Result<Self> {
         if shared.is_some() || mode != BindMode::Auto {
             let zc = match shared {
                 Some(s) => s.zero_copy,
