@@ -90,6 +90,25 @@ impl Demo {
         ));
         Ok(info)
     }
+
+    /// Shows the client's curl loop (with `shown_tail` appended, e.g. `| sort | uniq -c`)
+    /// and sends `count` requests to `vip`:80 from the client namespace.
+    fn requests(
+        &mut self,
+        info: &LabInfo,
+        vip: std::net::IpAddr,
+        count: usize,
+        shown_tail: &str,
+    ) -> Step<client::Batch> {
+        self.n.command(
+            "client",
+            &format!("for i in $(seq {count}); do curl -s http://{vip}/; done{shown_tail}"),
+        );
+        let batch = client::batch(&info.namespaces.client, vip, 80, count, self.s.stop_flag())
+            .map_err(Abort::Failed)?;
+        self.s.go_on()?;
+        Ok(batch)
+    }
 }
 
 /// Runs the demo; Ok only if every step behaved as expected.

@@ -122,13 +122,7 @@ pub fn requests(
     count: usize,
     director: &Director,
 ) -> Step<Vec<String>> {
-    d.n.command(
-        "client",
-        &format!("for i in $(seq {count}); do curl -s http://{vip}/; done"),
-    );
-    let batch = client::batch(&info.namespaces.client, vip, 80, count, d.s.stop_flag())
-        .map_err(Abort::Failed)?;
-    d.s.go_on()?;
+    let batch = d.requests(info, vip, count, "")?;
     let names: Vec<String> = batch.names().iter().map(|s| s.to_string()).collect();
     show_answers(d, &batch);
     let answered = d.n.check(

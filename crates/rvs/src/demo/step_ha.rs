@@ -378,19 +378,7 @@ fn restart_rs1(info: &LabInfo, dir: &Path) -> Step {
 
 /// A batch of requests, shown; the names that answered.
 fn batch(d: &mut Demo, info: &LabInfo, vip: Ipv4Addr) -> Step<Vec<String>> {
-    d.n.command(
-        "client",
-        &format!("for i in $(seq {REQUESTS}); do curl -s http://{vip}/; done"),
-    );
-    let b = client::batch(
-        &info.namespaces.client,
-        IpAddr::V4(vip),
-        80,
-        REQUESTS,
-        d.s.stop_flag(),
-    )
-    .map_err(Abort::Failed)?;
-    d.s.go_on()?;
+    let b = d.requests(info, IpAddr::V4(vip), REQUESTS, "")?;
     show_answers(d, &b);
     d.n.check(
         b.ok() == REQUESTS,

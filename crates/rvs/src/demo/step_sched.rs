@@ -5,9 +5,8 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use super::Demo;
-use super::client;
 use super::director::Director;
-use super::session::{Abort, Step};
+use super::session::Step;
 use super::split::{self, Split};
 use super::step_forward::show_answers;
 use super::table;
@@ -91,19 +90,7 @@ pub fn run(d: &mut Demo) -> Step {
         } else {
             (0, 0)
         };
-        d.n.command(
-            "client",
-            &format!("for i in $(seq {REQUESTS}); do curl -s http://{vip}/; done | sort | uniq -c"),
-        );
-        let batch = client::batch(
-            &info.namespaces.client,
-            IpAddr::V4(vip),
-            80,
-            REQUESTS,
-            d.s.stop_flag(),
-        )
-        .map_err(Abort::Failed)?;
-        d.s.go_on()?;
+        let batch = d.requests(&info, IpAddr::V4(vip), REQUESTS, " | sort | uniq -c")?;
         let names = batch.names();
         let s = Split::count(&["rs1", "rs2"], &names);
         for (name, count) in &s.counts {
